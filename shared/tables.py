@@ -1,0 +1,120 @@
+"""Storage contract: the tables the metrics writer owns and the api service reads.
+
+Rollups hold additive parts (counts and sums) per hour bucket x dimensions, so any coarser
+window or grouping is a SUM and increments commute. Missing dimension values are stored as ''
+(they are part of the rollup's primary key); the API renders them as null.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# The rollup dimensions, in primary-key order. The API may group and filter by any of them.
+ROLLUP_DIMENSIONS = (
+    "touchpoint",
+    "journey_stage",
+    "source_kind",
+    "channel",
+    "segment",
+    "language",
+    "survey_type",
+    "audience",
+)
+
+# Additive parts of one rollup row; a fact contributes to exactly one row.
+ROLLUP_MEASURES = (
+    "n",
+    "nps_n",
+    "nps_promoters",
+    "nps_passives",
+    "nps_detractors",
+    "csat_n",
+    "csat_sum",
+    "csat_satisfied",
+    "ces_n",
+    "ces_sum",
+    "ces_easy",
+    "stars_n",
+    "stars_sum",
+    "sentiment_n",
+    "sentiment_sum",
+    "sentiment_negative",
+)
+
+feedback_facts = Table(
+    "feedback_facts",
+    metadata,
+    Column("feedback_id", UUID(as_uuid=True), primary_key=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("revision", Text, nullable=False),
+    Column("revision_rank", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default="false"),
+    Column("source_kind", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("touchpoint", Text, nullable=False),
+    Column("journey_stage", Text, nullable=False),
+    Column("touchpoint_rule", Text, nullable=False),
+    Column("channel", Text, nullable=False, server_default=""),
+    Column("segment", Text, nullable=False, server_default=""),
+    Column("language", Text, nullable=False, server_default=""),
+    Column("survey_type", Text, nullable=False, server_default=""),
+    Column("audience", Text, nullable=False, server_default=""),
+    Column("customer_id", Text),
+    Column("nps", SmallInteger),
+    Column("csat", SmallInteger),
+    Column("ces", SmallInteger),
+    Column("stars", SmallInteger),
+    Column("sentiment_label", Text),
+    Column("sentiment_score", Float),
+    Column("sentiment_confidence", Float),
+    Column("primary_topic", Text),
+    Column("topics", JSONB, nullable=False, server_default="[]"),
+    Column("redacted_text", Text),
+    Column("language_confidence", Float),
+    Column("unscored", Boolean, nullable=False, server_default="false"),
+    Column("unscored_reason", Text),
+    Column("model_version", Text, nullable=False),
+    Column("metadata", JSONB, nullable=False, server_default="{}"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_feedback_facts_occurred_at_id", "occurred_at", "feedback_id"),
+    Index("ix_feedback_facts_touchpoint_occurred_at", "touchpoint", "occurred_at"),
+)
+
+score_rollups = Table(
+    "score_rollups",
+    metadata,
+    Column("bucket_start", DateTime(timezone=True), primary_key=True),
+    *(Column(d, Text, primary_key=True) for d in ROLLUP_DIMENSIONS),
+    *(
+        Column(m, Float if m == "sentiment_sum" else BigInteger, nullable=False, server_default="0")
+        for m in ROLLUP_MEASURES
+    ),
+    Index("ix_score_rollups_touchpoint_bucket", "touchpoint", "bucket_start"),
+)
