@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -23,6 +24,15 @@ import structlog
 log = structlog.get_logger(__name__)
 
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+
+
+def die_with_parent() -> None:
+    """Runs in a child before exec: when its parent dies, even by SIGKILL, it gets SIGTERM.
+
+    This is what keeps a killed supervisor or test run from leaving orphans on our ports.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -82,6 +92,7 @@ class EmbeddedBroker:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # our supervisor, not the terminal, decides when it stops
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.host, self.port, timeout_s, self.proc)
         return self
@@ -166,6 +177,7 @@ class EmbeddedPostgres:
             stderr=subprocess.STDOUT,
             user=self.user,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.host, self.port, timeout_s, self.proc)
         self._ensure_database("voc")

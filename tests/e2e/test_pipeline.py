@@ -1,0 +1,231 @@
+"""The whole pipeline as a user runs it (`python -m shared.stack`, what `make run` starts),
+driven as a black box over HTTP: post to all four ingestion services, read scores from the API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.embedded import die_with_parent, free_port
+from tests.helpers import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("api", "surveys", "tickets", "reviews", "social", "classifier", "metrics")
+
+
+@dataclass
+class RunningStack:
+    proc: subprocess.Popen[bytes]
+    ports: dict[str, int]
+    home: Path
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    home = tmp_path_factory.mktemp("voc-home")
+    ports = {name: free_port() for name in (*SERVICES, "broker", "pg")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOC_")}
+    env.update({f"VOC_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env["VOC_HOME"] = str(home)
+    env["VOC_PG_FSYNC_OFF"] = "1"
+    # The model cache is shared with the rest of the suite so the model is built only once.
+    env["CLASSIFIER_NLP__CACHE_DIR"] = str(REPO / ".voc" / "cache")
+    log = open(home / "stack.out", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared.stack"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
+    )
+    running = RunningStack(proc, ports, home)
+    try:
+        _wait_ready(running)
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def _wait_ready(stack: RunningStack, timeout_s: float = 300.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    out = stack.home / "stack.out"
+    while time.monotonic() < deadline:
+        text = out.read_text(errors="replace") if out.exists() else ""
+        if "ready;" in text:
+            return
+        if stack.proc.poll() is not None:
+            raise AssertionError(f"stack exited with {stack.proc.returncode}:\n{text[-4000:]}")
+        time.sleep(0.5)
+    raise AssertionError(f"stack not ready in {timeout_s}s:\n{out.read_text()[-4000:]}")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as c:
+        yield c
+
+
+def _nps(scores: list[int]) -> float:
+    promoters = sum(s >= 9 for s in scores)
+    detractors = sum(s <= 6 for s in scores)
+    return 100 * (promoters - detractors) / len(scores)
+
+
+async def _scores(client: httpx.AsyncClient, stack: RunningStack, **params: str) -> list[Any]:
+    resp = await client.get(f"{stack.url('api')}/v1/scores", params=params)
+    assert resp.status_code == 200, resp.text
+    return list(resp.json()["items"])
+
+
+class TestWholePipeline:
+    async def test_feedback_from_all_four_sources_becomes_scores(
+        self, stack: RunningStack, client: httpx.AsyncClient
+    ) -> None:
+        now = datetime.now(UTC) - timedelta(minutes=5)
+        at = now.isoformat()
+        nps_answers = [10, 9, 9, 8, 7, 6, 3, 10, 0, 9]
+        responses = [
+            {
+                "source": "e2e",
+                "source_id": f"resp-{i}",
+                "occurred_at": at,
+                "touchpoint": "checkout",
+                "nps": score,
+                "comment": "Checkout was quick and easy" if score >= 9 else None,
+            }
+            for i, score in enumerate(nps_answers)
+        ]
+        r = await client.post(f"{stack.url('surveys')}/v1/responses", json=responses)
+        assert r.status_code == 202, r.text
+        assert r.json()["accepted"] == len(responses)
+
+        # A duplicate delivery of the same version, and a newer version of resp-0 (10 -> 2).
+        dup = await client.post(f"{stack.url('surveys')}/v1/responses", json=responses[1])
+        assert dup.status_code == 202
+        assert dup.json()["event_ids"] == [r.json()["event_ids"][1]]
+        newer = {**responses[0], "nps": 2, "revision": "2"}
+        assert (
+            await client.post(f"{stack.url('surveys')}/v1/responses", json=newer)
+        ).status_code == 202
+        nps_answers[0] = 2
+
+        tickets = [
+            {
+                "source": "e2e",
+                "source_id": f"t-{i}",
+                "occurred_at": at,
+                "subject": "Refund",
+                "body": "I was charged twice for my order, please refund the duplicate charge.",
+                "status": "solved",
+                "priority": "high",
+                "channel": "email",
+                "tags": ["billing"],
+                "csat": csat,
+                "touchpoint": "customer_support",
+            }
+            for i, csat in enumerate([5, 4, 2])
+        ]
+        assert (
+            await client.post(f"{stack.url('tickets')}/v1/tickets", json=tickets)
+        ).status_code == 202
+        reviews = [
+            {
+                "source": "e2e",
+                "source_id": f"rv-{i}",
+                "occurred_at": at,
+                "platform": "trustpilot",
+                "stars": stars,
+                "title": "Product",
+                "body": text,
+                "touchpoint": "product",
+            }
+            for i, (stars, text) in enumerate(
+                [(5, "Excellent quality, love it"), (1, "Broke after two days, terrible")]
+            )
+        ]
+        assert (
+            await client.post(f"{stack.url('reviews')}/v1/reviews", json=reviews)
+        ).status_code == 202
+        post = {
+            "source": "e2e",
+            "source_id": "p-1",
+            "occurred_at": at,
+            "platform": "mastodon",
+            "author": "@someone",
+            "text": "Мой заказ опять опоздал на неделю, ужасная доставка 😡",
+            "url": "https://example.social/@someone/1",
+        }
+        assert (await client.post(f"{stack.url('social')}/v1/posts", json=post)).status_code == 202
+
+        expected_total = len(responses) + len(tickets) + len(reviews) + 1
+
+        async def total() -> list[Any]:
+            return await _scores(client, stack, granularity="total", group_by="source_kind")
+
+        items = await eventually(
+            total, lambda it: sum(i["n"] for i in it) == expected_total, timeout_s=90
+        )
+        by_kind = {i["group"]["source_kind"]: i for i in items}
+        assert by_kind["survey"]["n"] == len(responses)
+        assert by_kind["survey"]["nps"]["n"] == len(nps_answers)
+        assert by_kind["survey"]["nps"]["value"] == pytest.approx(_nps(nps_answers))
+        assert by_kind["ticket"]["csat"]["value"] == pytest.approx(100 * 2 / 3)
+        assert by_kind["review"]["stars"]["value"] == pytest.approx(3.0)
+        assert by_kind["social"]["sentiment"]["n"] == 1
+        assert by_kind["social"]["sentiment"]["negative_share"] == pytest.approx(100.0)
+
+        by_tp = {
+            i["group"]["touchpoint"]: i
+            for i in await _scores(client, stack, granularity="total", group_by="touchpoint")
+        }
+        assert by_tp["checkout"]["nps"]["value"] == pytest.approx(_nps(nps_answers))
+        assert by_tp["customer_support"]["csat"]["n"] == 3
+        assert by_tp["product"]["stars"]["n"] == 2
+        # The social post named no touchpoint: it was inferred from its (delivery) topic.
+        assert by_tp["delivery"]["n"] == 1
+
+        feed = await client.get(f"{stack.url('api')}/v1/feedback", params={"source_kind": "social"})
+        assert feed.status_code == 200
+        [item] = feed.json()["items"]
+        assert item["language"] == "ru"
+        assert item["sentiment"]["label"] == "negative"
+
+    async def test_every_service_reports_health_and_metrics(
+        self, stack: RunningStack, client: httpx.AsyncClient
+    ) -> None:
+        for name in SERVICES:
+            ready = await client.get(f"{stack.url(name)}/readyz")
+            assert ready.status_code == 200, (name, ready.text)
+            metrics = await client.get(f"{stack.url(name)}/metrics")
+            assert f"voc_{name}_" in metrics.text, name
+
+    def test_sigterm_stops_every_process(self, stack: RunningStack) -> None:
+        stack.proc.send_signal(signal.SIGTERM)
+        assert stack.proc.wait(90) == 0
+        for name, port in stack.ports.items():
+            with socket.socket() as s:
+                assert s.connect_ex(("127.0.0.1", port)) != 0, f"{name} still listening"
