@@ -1,0 +1,29 @@
+"""`voc` command line. Subcommands run service entry points as modules, so `shared` never
+imports a service."""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+
+COMMANDS = {
+    "run": ("shared.stack", "run the whole pipeline locally (what `make run` does)"),
+    "migrate": ("services.metrics.migrate", "apply the database migrations"),
+    "schemas": ("shared.schema_export", "regenerate schemas/ from the event models"),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="voc", description="VoC pipeline tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    module, _ = COMMANDS[args.command]
+    sys.argv = [f"voc {args.command}", *rest]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
