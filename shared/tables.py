@@ -105,6 +105,13 @@ feedback_facts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_feedback_facts_occurred_at_id", "occurred_at", "feedback_id"),
     Index("ix_feedback_facts_touchpoint_occurred_at", "touchpoint", "occurred_at"),
+    # Verbatims filtered by any topic: JSONB containment (topics @> '[{"label": ...}]').
+    Index(
+        "ix_feedback_facts_topics",
+        "topics",
+        postgresql_using="gin",
+        postgresql_ops={"topics": "jsonb_path_ops"},
+    ),
 )
 
 score_rollups = Table(

@@ -1,0 +1,1 @@
+"""Read-only BI API: per-touchpoint scores, the touchpoint catalog and verbatims."""

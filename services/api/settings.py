@@ -1,0 +1,27 @@
+"""Settings of the api service (env prefix `API_`, e.g. `API_DATABASE__URL`, `API_MIN_N`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import BaseServiceSettings, DatabaseSettings, HttpSettings
+
+
+class ApiSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="API_", env_nested_delimiter="__", extra="ignore")
+
+    service_name: str = "api"
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    min_n: int = Field(default=30, ge=1, description="A score on fewer answers is low-confidence.")
+    default_window_days: int = Field(default=30, ge=1, description="Scores window when no `from`.")
+    journey_file: Path | None = Field(
+        default=None,
+        description="Touchpoint catalog; default: $VOC_JOURNEY_FILE or the packaged one.",
+    )
+    query_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest a request waits on the database before a 503."
+    )
