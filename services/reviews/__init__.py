@@ -1,0 +1,1 @@
+"""Reviews ingestion service: product and store reviews in, `voc.raw.review.v1` out."""

@@ -1,0 +1,1 @@
+"""Surveys ingestion service: survey responses in, `voc.raw.survey.v1` out."""

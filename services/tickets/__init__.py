@@ -1,0 +1,1 @@
+"""Tickets ingestion service: help-desk tickets in, `voc.raw.ticket.v1` out."""
