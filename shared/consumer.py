@@ -192,8 +192,9 @@ class KafkaRunner(Generic[E]):
                     return False
         if bad and not await self._dead_letter(bad):
             return False
+        dead = {(r.record.topic, r.record.partition, r.record.offset) for r in bad}
         for rec in records:
-            outcome = "ok"
+            outcome = "dead_lettered" if (rec.topic, rec.partition, rec.offset) in dead else "ok"
             self.metrics.processed.labels(rec.topic, outcome).inc()
         self.metrics.batch_size.observe(len(records))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)

@@ -7,6 +7,8 @@ records. Markers follow the folder: tests/unit, tests/integration, tests/e2e.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -35,11 +37,15 @@ def broker() -> Iterator[EmbeddedBroker]:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+def postgres() -> Iterator[EmbeddedPostgres]:
     os.environ["VOC_PG_FSYNC_OFF"] = "1"  # test data is throwaway; durability costs seconds
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port()).start()
+    # Not under pytest's basetemp: pytest prunes old basetemps, which would pull the data
+    # directory from under a server that another pytest session on the machine still runs.
+    home = Path(tempfile.mkdtemp(prefix="voc-test-pg-"))
+    pg = EmbeddedPostgres(home / "data", free_port()).start()
     yield pg
     pg.stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
