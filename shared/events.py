@@ -116,7 +116,9 @@ class Feedback(_Model):
     occurred_at: datetime
     received_at: datetime = Field(description="When our ingestion service accepted the item.")
     customer: Customer = Field(default_factory=Customer)
-    touchpoint: ShortStr | None = Field(default=None, description="Touchpoint hint from the source.")
+    touchpoint: ShortStr | None = Field(
+        default=None, description="Touchpoint hint from the source."
+    )
     channel: ShortStr | None = None
     text: Annotated[str, Field(max_length=20_000)] | None = None
     language_hint: ShortStr | None = None

@@ -12,7 +12,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,13 +33,19 @@ class ErrorBody(BaseModel):
     detail: Any = None
 
 
-def error_response(status: int, code: str, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors()[:50]
     ]
 
@@ -50,8 +62,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                413: "payload_too_large", 415: "unsupported_media_type"}.get(exc.status_code, "http_error")
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, exc.detail, dict(exc.headers or {}))
 
 
@@ -63,18 +81,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 class HttpMetrics:
     def __init__(self, service: str, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            f"voc_{service}_http_requests_total", "HTTP requests by route and status.",
-            ["method", "route", "status"], registry=registry,
+            f"voc_{service}_http_requests_total",
+            "HTTP requests by route and status.",
+            ["method", "route", "status"],
+            registry=registry,
         )
         self.latency = Histogram(
-            f"voc_{service}_http_request_duration_seconds", "HTTP request latency by route.",
-            ["method", "route"], buckets=LATENCY_BUCKETS, registry=registry,
+            f"voc_{service}_http_request_duration_seconds",
+            "HTTP request latency by route.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
 
 
 def install_request_metrics(app: FastAPI, metrics: HttpMetrics) -> None:
     @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         status = 500
         try:

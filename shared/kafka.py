@@ -7,6 +7,7 @@ Every message is the JSON envelope as value, the feedback_id as key, and CloudEv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -65,9 +66,7 @@ async def publish(
             futures = []
             for topic, event in events:
                 key, value, headers = encode_event(event)
-                futures.append(
-                    await producer.send(topic, value=value, key=key, headers=headers)
-                )
+                futures.append(await producer.send(topic, value=value, key=key, headers=headers))
             await asyncio.gather(*futures)
     except (TimeoutError, KafkaError) as exc:
         raise BrokerUnavailable(type(exc).__name__) from exc
@@ -94,12 +93,10 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         wanted = [t for t in (topics or all_topics()) if t not in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, partitions, replication_factor) for t in wanted]
                 )
-            except TopicAlreadyExistsError:
-                pass
         return wanted
     finally:
         await admin.close()

@@ -48,6 +48,7 @@ SERVICES = (
 )
 SHUTDOWN_ORDER = ("surveys", "tickets", "reviews", "social", "classifier", "metrics", "api")
 
+
 def say(msg: str) -> None:
     print(f"[voc] {msg}", flush=True)
 
@@ -123,10 +124,9 @@ class Stack:
                 raise RuntimeError(
                     f"{spec.name} exited with {proc.returncode}; see {self.logs / spec.name}.log"
                 )
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url, timeout=1) as resp:
-                    if resp.status == 200:
-                        return
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
             time.sleep(0.2)
         raise TimeoutError(f"{spec.name} not healthy after {timeout_s}s")
 

@@ -44,33 +44,50 @@ class ConsumerMetrics:
     def __init__(self, service: str, registry: CollectorRegistry) -> None:
         p = f"voc_{service}"
         self.consumed = Counter(
-            f"{p}_events_consumed_total", "Records fetched from Kafka.", ["topic"],
+            f"{p}_events_consumed_total",
+            "Records fetched from Kafka.",
+            ["topic"],
             registry=registry,
         )
         self.processed = Counter(
-            f"{p}_events_processed_total", "Records whose side effect completed.",
-            ["topic", "outcome"], registry=registry,
+            f"{p}_events_processed_total",
+            "Records whose side effect completed.",
+            ["topic", "outcome"],
+            registry=registry,
         )
         self.batch_size = Histogram(
-            f"{p}_batch_size_records", "Records per processed batch.",
-            buckets=BATCH_BUCKETS, registry=registry,
+            f"{p}_batch_size_records",
+            "Records per processed batch.",
+            buckets=BATCH_BUCKETS,
+            registry=registry,
         )
         self.batch_seconds = Histogram(
-            f"{p}_batch_processing_seconds", "Time to process one batch, side effect included.",
-            buckets=LATENCY_BUCKETS, registry=registry,
+            f"{p}_batch_processing_seconds",
+            "Time to process one batch, side effect included.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
         self.lag = Gauge(
-            f"{p}_consumer_lag_records", "Highwater minus position per partition.",
-            ["topic", "partition"], registry=registry,
+            f"{p}_consumer_lag_records",
+            "Highwater minus position per partition.",
+            ["topic", "partition"],
+            registry=registry,
         )
         self.dlq = Counter(
-            f"{p}_dlq_total", "Records sent to the dead-letter topic.", ["topic", "reason"],
+            f"{p}_dlq_total",
+            "Records sent to the dead-letter topic.",
+            ["topic", "reason"],
             registry=registry,
         )
         self.errors = Counter(
-            f"{p}_handler_errors_total", "Transient batch failures that were retried.",
-            ["error"], registry=registry,
+            f"{p}_handler_errors_total",
+            "Transient batch failures that were retried.",
+            ["error"],
+            registry=registry,
         )
         self.commits = Counter(
-            f"{p}_offset_commits_total", "Offset commits.", ["outcome"], registry=registry,
+            f"{p}_offset_commits_total",
+            "Offset commits.",
+            ["outcome"],
+            registry=registry,
         )

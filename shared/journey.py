@@ -1,0 +1,208 @@
+"""The journey catalog: touchpoints, their journey stages and owners, and the mapping tables.
+
+The catalog is data (`shared/journey.yaml`, or the file `VOC_JOURNEY_FILE` names), validated in
+full at start-up so a typo fails the service before it consumes anything. Only the contract
+lives here; how an item is resolved to a touchpoint is the classifier's business.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from shared.events import JourneyStage, SourceKind, Topic
+
+JOURNEY_FILE_ENV = "VOC_JOURNEY_FILE"
+SUPPORTED_VERSIONS = (1,)
+
+
+class JourneyError(ValueError):
+    """The catalog cannot be read or is inconsistent; the message lists every problem."""
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+# A single value or a list of alternatives (any-of) in a rule's match.
+AnyOf = Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
+Name = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[a-z0-9_]+$")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Touchpoint(_Frozen):
+    name: Name
+    stage: JourneyStage
+    team: Annotated[str, Field(min_length=1)]
+
+
+class RuleMatch(_Frozen):
+    """Conditions on source metadata; every field given must match (AND)."""
+
+    source_kind: Annotated[list[SourceKind], BeforeValidator(_as_list)] | None = None
+    source: AnyOf | None = None
+    channel: AnyOf | None = None
+    tags: AnyOf | None = Field(default=None, description="The item has any of these tags.")
+    metadata: dict[str, AnyOf] | None = Field(
+        default=None, description="Metadata key -> accepted values, compared as text."
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RuleMatch:
+        if not any(v for v in self.__dict__.values()):
+            raise ValueError("a rule must match on at least one field")
+        return self
+
+
+class Rule(_Frozen):
+    name: Name
+    match: RuleMatch
+    touchpoint: Name
+
+
+class DefaultTouchpoint(_Frozen):
+    overall: Name
+    by_source_kind: dict[SourceKind, Name] = Field(default_factory=dict)
+
+
+def _default_shorthand(value: Any) -> Any:
+    return {"overall": value} if isinstance(value, str) else value
+
+
+class Journey(_Frozen):
+    """The validated catalog."""
+
+    version: Literal[1]
+    stages: list[JourneyStage] = Field(default_factory=lambda: list(JourneyStage), min_length=1)
+    touchpoints: list[Touchpoint] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    topic_touchpoints: dict[Topic, Name] = Field(default_factory=dict)
+    default_touchpoint: Annotated[DefaultTouchpoint, BeforeValidator(_default_shorthand)]
+
+    _by_name: dict[str, Touchpoint] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Journey:
+        problems = [
+            *_duplicates("stage", self.stages),
+            *_duplicates("touchpoint", (t.name for t in self.touchpoints)),
+            *_duplicates("rule", (r.name for r in self.rules)),
+        ]
+        stages = set(self.stages)
+        for tp in self.touchpoints:
+            if tp.stage not in stages:
+                problems.append(
+                    f"touchpoint {tp.name!r} has stage {tp.stage.value!r}, "
+                    f"which is not in stages {[s.value for s in self.stages]}"
+                )
+        known = {t.name for t in self.touchpoints}
+        refs = [(f"rule {r.name!r}", r.touchpoint) for r in self.rules]
+        refs += [(f"topic_touchpoints[{k.value}]", v) for k, v in self.topic_touchpoints.items()]
+        refs.append(("default_touchpoint.overall", self.default_touchpoint.overall))
+        refs += [
+            (f"default_touchpoint.by_source_kind[{k.value}]", v)
+            for k, v in self.default_touchpoint.by_source_kind.items()
+        ]
+        problems += [
+            f"{where} points at unknown touchpoint {name!r}"
+            for where, name in refs
+            if name not in known
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._by_name = {t.name: t for t in self.touchpoints}
+        return self
+
+    def get(self, name: str) -> Touchpoint | None:
+        """The touchpoint called `name`, or None if the catalog has none."""
+        return self._by_name.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def stage_of(self, touchpoint: str) -> JourneyStage:
+        """The journey stage of a catalog touchpoint; KeyError for an unknown one."""
+        try:
+            return self._by_name[touchpoint].stage
+        except KeyError:
+            raise KeyError(f"unknown touchpoint {touchpoint!r}") from None
+
+    def team_of(self, touchpoint: str) -> str:
+        try:
+            return self._by_name[touchpoint].team
+        except KeyError:
+            raise KeyError(f"unknown touchpoint {touchpoint!r}") from None
+
+    def default_for(self, kind: SourceKind | str) -> str:
+        """The fallback touchpoint for an item of this source kind."""
+        d = self.default_touchpoint
+        return d.by_source_kind.get(SourceKind(kind), d.overall)
+
+
+def _duplicates(what: str, names: Iterable[str]) -> list[str]:
+    counts = Counter(names)
+    return [f"duplicate {what} {name!r}" for name, n in counts.items() if n > 1]
+
+
+def _default_path() -> Path | Traversable:
+    env = os.environ.get(JOURNEY_FILE_ENV)
+    if env:
+        return Path(env)
+    return resources.files("shared").joinpath("journey.yaml")
+
+
+def parse_journey(text: str, *, origin: str = "<string>") -> Journey:
+    """Validate catalog YAML; raises JourneyError naming every problem found."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise JourneyError(f"journey catalog {origin} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise JourneyError(f"journey catalog {origin} must be a mapping at the top level")
+    version = raw.get("version")
+    if version not in SUPPORTED_VERSIONS:
+        raise JourneyError(
+            f"journey catalog {origin} has version {version!r}; supported: {SUPPORTED_VERSIONS}"
+        )
+    try:
+        return Journey.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"  - {'.'.join(map(str, e['loc'])) or '(top level)'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        raise JourneyError(f"journey catalog {origin} is invalid:\n" + "\n".join(lines)) from exc
+
+
+def load_journey(path: Path | None = None) -> Journey:
+    """Load and validate the catalog from `path`, else `$VOC_JOURNEY_FILE`, else the packaged one.
+
+    Raises JourneyError (a ValueError) with every problem listed: unknown stages, rules or
+    defaults pointing at unknown touchpoints, duplicate names, malformed YAML, a missing file.
+    """
+    source: Path | Traversable = path if path is not None else _default_path()
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JourneyError(f"cannot read journey catalog {source}: {exc.strerror}") from exc
+    return parse_journey(text, origin=str(source))
