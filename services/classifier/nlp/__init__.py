@@ -1,0 +1,1 @@
+"""NLP core of the classifier: encoder, heads, language, redaction, pipeline."""

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from services.classifier.nlp.heads import (
+    SENTIMENT_LABELS,
+    TOPIC_LABELS,
+    Example,
+    HeadParams,
+    Heads,
+    train_heads,
+)
+from services.classifier.nlp.language import LanguageDetector
+from services.classifier.nlp.pipeline import (
+    TextClassifier,
+    TextInput,
+    sentiment_from_probs,
+    topics_from_probs,
+)
+from shared.events import SentimentLabel, Topic
+
+KEYWORDS = {
+    SentimentLabel.negative: "terrible",
+    SentimentLabel.neutral: "okay",
+    SentimentLabel.positive: "wonderful",
+    Topic.delivery: "parcel",
+    Topic.billing: "invoice",
+}
+
+
+def keyword_vectors(texts: Sequence[str]) -> np.ndarray:
+    """Stand-in encoder: one dimension per keyword, plus a bias dimension."""
+    words = list(KEYWORDS.values())
+    out = np.array([[float(w in t.lower()) for w in words] + [0.1] for t in texts])
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+class FakeEncoder:
+    name = "fake-encoder"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return keyword_vectors(texts)
+
+
+@pytest.fixture(scope="module")
+def heads() -> Heads:
+    examples = [
+        Example(f"{s}-{t}-{k}", "en", f"{KEYWORDS[s]} {KEYWORDS[t]} {k}", s, (t,), "train")
+        for s in SENTIMENT_LABELS
+        for t in (Topic.delivery, Topic.billing)
+        for k in range(4)
+    ]
+    vectors = keyword_vectors([e.text for e in examples])
+    return train_heads(vectors, examples, HeadParams(sentiment_c=10, topic_c=10), "abcdef0123")
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    return LanguageDetector(preferred=["en", "sv"], preload=False)
+
+
+@pytest.fixture
+def encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+@pytest.fixture
+def classifier(heads: Heads, detector: LanguageDetector, encoder: FakeEncoder) -> TextClassifier:
+    return TextClassifier(
+        encoder=encoder, heads=heads, detector=detector, scored_languages=["en", "sv"]
+    )
+
+
+class TestTextClassifier:
+    def test_items_without_text_are_unscored_without_a_model_call(
+        self, classifier: TextClassifier, encoder: FakeEncoder
+    ) -> None:
+        results = classifier.classify([TextInput(None), TextInput("  \n", language_hint="en")])
+        assert [(r.unscored, r.unscored_reason, r.sentiment) for r in results] == [
+            (True, "no_text", None),
+            (True, "no_text", None),
+        ]
+        assert encoder.calls == []
+
+    def test_unsupported_language_is_unscored_but_redacted(
+        self, classifier: TextClassifier, encoder: FakeEncoder
+    ) -> None:
+        text = "Il pacco è arrivato in ritardo, scrivetemi a mario@example.it"
+        (result,) = classifier.classify([TextInput(text)])
+        assert result.unscored and result.unscored_reason == "unsupported_language:it"
+        assert result.language == "it"
+        assert result.redacted_text == "Il pacco è arrivato in ritardo, scrivetemi a [EMAIL]"
+        assert result.sentiment is None and result.topics == ()
+        assert encoder.calls == []
+
+    def test_all_scored_texts_go_through_one_encoder_call_in_order(
+        self, classifier: TextClassifier, encoder: FakeEncoder
+    ) -> None:
+        items = [
+            TextInput("The parcel was terrible, it arrived broken and late."),
+            TextInput(None),
+            TextInput("Paketet var helt wonderful, tack så mycket för leveransen!"),
+            TextInput("The invoice was wonderful and clear, thank you."),
+        ]
+        results = classifier.classify(items)
+        assert len(encoder.calls) == 1 and len(encoder.calls[0]) == 3
+        assert [r.sentiment.label if r.sentiment else None for r in results] == [
+            SentimentLabel.negative,
+            None,
+            SentimentLabel.positive,
+            SentimentLabel.positive,
+        ]
+        assert [r.topics[0][0] if r.topics else None for r in results] == [
+            Topic.delivery,
+            None,
+            Topic.delivery,
+            Topic.billing,
+        ]
+        assert [r.language for r in results] == ["en", None, "sv", "en"]
+
+    def test_pii_is_redacted_before_the_encoder_sees_it(
+        self, classifier: TextClassifier, encoder: FakeEncoder
+    ) -> None:
+        text = "Terrible invoice, call me on +46 70 123 45 67 or write to a.b@example.com"
+        (result,) = classifier.classify([TextInput(text)])
+        assert encoder.calls == [["Terrible invoice, call me on [PHONE] or write to [EMAIL]"]]
+        assert result.redacted_text == encoder.calls[0][0]
+        assert not result.unscored
+
+    def test_undetectable_language_is_still_scored(self, classifier: TextClassifier) -> None:
+        (result,) = classifier.classify([TextInput("👍👍")])
+        assert result.language is None
+        assert result.sentiment is not None and not result.unscored
+
+    def test_model_version_names_encoder_and_heads(self, classifier: TextClassifier) -> None:
+        assert classifier.model_version == "fake-encoder+heads-abcdef01"
+
+
+class TestScoring:
+    def test_sentiment_score_is_positive_minus_negative(self) -> None:
+        s = sentiment_from_probs(np.array([0.1, 0.2, 0.7]))
+        assert s.label == SentimentLabel.positive
+        assert s.score == pytest.approx(0.6)
+        assert s.confidence == pytest.approx(0.7)
+        assert sentiment_from_probs(np.array([0.8, 0.15, 0.05])).score == pytest.approx(-0.75)
+
+    def test_topics_above_threshold_sorted_by_probability(self) -> None:
+        probs = np.zeros(len(TOPIC_LABELS))
+        probs[TOPIC_LABELS.index(Topic.billing)] = 0.6
+        probs[TOPIC_LABELS.index(Topic.returns)] = 0.9
+        probs[TOPIC_LABELS.index(Topic.pricing)] = 0.4
+        assert topics_from_probs(probs, 0.5) == ((Topic.returns, 0.9), (Topic.billing, 0.6))
+
+    def test_the_most_likely_topic_is_kept_below_threshold(self) -> None:
+        probs = np.full(len(TOPIC_LABELS), 0.05)
+        probs[TOPIC_LABELS.index(Topic.usability)] = 0.3
+        assert topics_from_probs(probs, 0.5) == ((Topic.usability, 0.3),)
