@@ -415,7 +415,7 @@ class TestClassifierService:
                 async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
 
                     async def producer_failures() -> int:
-                        return sum(e["event"] == "classifier.producer_start_failed" for e in logs)
+                        return sum(e["event"] == "worker.producer_start_failed" for e in logs)
 
                     await eventually(producer_failures, lambda n: n >= 2)
                     health = await client.get("/healthz")

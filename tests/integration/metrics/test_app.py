@@ -94,7 +94,7 @@ class TestApp:
         response = await _ready(client)
         assert response.status_code == 503
         assert response.json()["checks"]["consumer"] is False
-        assert app.state.failed is True
+        assert app.state.worker.failed is True
 
 
 class TestMain:
