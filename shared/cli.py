@@ -11,6 +11,7 @@ COMMANDS = {
     "run": ("shared.stack", "run the whole pipeline locally (what `make run` does)"),
     "migrate": ("services.metrics.migrate", "apply the database migrations"),
     "schemas": ("shared.schema_export", "regenerate schemas/ from the event models"),
+    "import": ("services.importer", "bulk-import a file through the ingestion services"),
 }
 
 
