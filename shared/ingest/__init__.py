@@ -2,7 +2,9 @@
 
 A service supplies a request model (subclass of `IngestItem`), a mapping to `Feedback` (built
 with `build_feedback`) and a route that calls `Ingestor.ingest`; `create_ingest_app` does the
-rest: body limits, validation errors, publishing with acks, metrics and health.
+rest: body limits, validation errors, publishing with acks, metrics and health. Vendor webhooks
+(`/v1/webhooks/{vendor}`) come from the adapters a service registers in a `WebhookKit`; see
+`shared.ingest.webhooks`.
 """
 
 from shared.ingest.api import INGEST_RESPONSES, IngestorDep, json_body
@@ -12,6 +14,7 @@ from shared.ingest.main import serve
 from shared.ingest.mapping import build_feedback, join_text
 from shared.ingest.models import Accepted, IngestItem, ShortStr
 from shared.ingest.settings import IngestSettings
+from shared.ingest.webhooks.kit import WebhookKit
 
 __all__ = [
     "INGEST_RESPONSES",
@@ -21,6 +24,7 @@ __all__ = [
     "Ingestor",
     "IngestorDep",
     "ShortStr",
+    "WebhookKit",
     "build_feedback",
     "create_ingest_app",
     "join_text",

@@ -15,13 +15,22 @@ from shared.ingest.broker import BrokerLink
 from shared.ingest.ingestor import Ingestor
 from shared.ingest.metrics import IngestMetrics
 from shared.ingest.settings import IngestSettings
+from shared.ingest.webhooks.kit import WebhookKit, WebhookRuntime
 
 log = structlog.get_logger(__name__)
 
 
-def create_ingest_app(settings: IngestSettings, *, kind: SourceKind, router: APIRouter) -> FastAPI:
+def create_ingest_app(
+    settings: IngestSettings,
+    *,
+    kind: SourceKind,
+    router: APIRouter,
+    webhooks: WebhookKit | None = None,
+) -> FastAPI:
     """A FastAPI app serving `router` that publishes `kind` items to their raw topic.
 
+    It also serves `/v1/webhooks/{vendor}` over the service's vendor adapters (`webhooks`;
+    none: every vendor is 404), and runs their fetch worker when a fetch-step vendor is on.
     Startup never fails on the broker: it connects in the background, `/readyz` reports it, and
     until then ingestion routes answer 503 with Retry-After.
     """
@@ -35,6 +44,9 @@ def create_ingest_app(settings: IngestSettings, *, kind: SourceKind, router: API
     ingestor = Ingestor(
         kind=kind, settings=settings, broker=broker, metrics=IngestMetrics(service, registry)
     )
+    hooks = WebhookRuntime(
+        webhooks or WebhookKit(), kind=kind, settings=settings, ingestor=ingestor, registry=registry
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -45,14 +57,17 @@ def create_ingest_app(settings: IngestSettings, *, kind: SourceKind, router: API
             topic=RawFeedbackEvent.topic_for(kind),
             connected=broker.connected,
         )
+        hooks.start()
         try:
             yield
         finally:
+            # The fetch worker first: it finishes its batch while the producer still runs.
+            await hooks.stop()
             await broker.stop(timeout_s=settings.shutdown_timeout_s)
             log.info("ingest.stopped", service=service)
 
     async def ready() -> dict[str, bool]:
-        return {"broker": await broker.ready()}
+        return {"broker": await broker.ready(), **hooks.ready_checks()}
 
     app = FastAPI(
         title=f"VoC {service} ingestion",
@@ -65,5 +80,6 @@ def create_ingest_app(settings: IngestSettings, *, kind: SourceKind, router: API
     install_error_handlers(app)
     install_request_metrics(app, HttpMetrics(service, registry))
     app.include_router(router)
+    hooks.install(app)
     app.include_router(ops_router(registry, ready))
     return app

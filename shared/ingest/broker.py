@@ -30,6 +30,7 @@ class BrokerLink:
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()
+        self._connected = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -39,6 +40,11 @@ class BrokerLink:
         if self._producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
         return self._producer
+
+    async def wait_connected(self) -> AIOKafkaProducer:
+        """The producer, once connected (background work that needs it waits here)."""
+        await self._connected.wait()
+        return self.producer()
 
     async def start(self, wait_s: float) -> None:
         """Begin connecting; wait up to `wait_s` for the first attempt's outcome, then return
@@ -69,6 +75,7 @@ class BrokerLink:
                 delay = min(delay * 2, self.retry_max_s)
                 continue
             self._producer = producer
+            self._connected.set()
             self._first_attempt.set()
             log.info("ingest.broker_connected", attempt=attempt)
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -20,6 +20,7 @@ from shared.ingest.errors import InvalidPayload
 from shared.ingest.metrics import IngestMetrics
 from shared.ingest.models import Accepted
 from shared.ingest.settings import IngestSettings
+from shared.ingest.webhooks.pending import FetchPendingEvent
 from shared.kafka import publish
 
 log = structlog.get_logger(__name__)
@@ -65,7 +66,7 @@ class Ingestor:
         """Accept every item of the request or none: 202 only after the broker acked them all."""
         try:
             events = await self._events(request, model, to_feedback)
-            await self._publish(events)
+            await self.publish(events)
         except VocError as exc:
             reason = REJECT_REASONS.get(exc.status_code, "other")
             self.metrics.rejected.labels(reason).inc()
@@ -102,7 +103,8 @@ class Ingestor:
             )
         return events
 
-    async def _publish(self, events: list[RawFeedbackEvent]) -> None:
+    async def publish(self, events: Sequence[RawFeedbackEvent | FetchPendingEvent]) -> None:
+        """Send `events` to their topics; return once the broker acknowledged every one."""
         producer = self.broker.producer()
         started = time.perf_counter()
         await publish(

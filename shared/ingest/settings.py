@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shared.ingest.webhooks.settings import WebhookSettings
 from shared.settings import BaseServiceSettings, HttpSettings, KafkaSettings
 
 MiB = 1024 * 1024
@@ -28,3 +29,4 @@ class IngestSettings(BaseServiceSettings):
     shutdown_timeout_s: float = Field(
         default=10.0, gt=0, description="How long shutdown waits to flush pending writes."
     )
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

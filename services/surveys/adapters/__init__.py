@@ -1,0 +1,1 @@
+"""Survey vendors' webhook adapters, one module each (see `shared.ingest.webhooks`)."""
