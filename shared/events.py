@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.ids import event_id_for
+from shared.ids import event_id_for, feedback_id_for
 
 
 class SourceKind(StrEnum):
@@ -231,9 +231,74 @@ class EnrichedFeedbackEvent(Envelope[EnrichedFeedback]):
         return self.TOPIC
 
 
+class PendingFetch(_Model):
+    """A fetch-step vendor's webhook envelope, waiting for its details to be fetched."""
+
+    feedback_id: UUID = Field(description="The item's feedback_id: the Kafka key.")
+    vendor: str
+    source_id: str
+    delivery_id: str = Field(description="The vendor's id of the notification.")
+    params: dict[str, str] = Field(default_factory=dict)
+    envelope: Any = Field(description="The webhook body as received, for audit and replay.")
+    received_at: datetime
+
+
+class FetchPendingEvent(Envelope[PendingFetch]):
+    """On `voc.fetch.pending.v1`, consumed by the fetch worker of the vendor's service."""
+
+    TYPE: ClassVar[str] = "voc.fetch.pending"
+    TOPIC: ClassVar[str] = "voc.fetch.pending.v1"
+
+    @classmethod
+    def topics(cls) -> list[str]:
+        return [cls.TOPIC]
+
+    def topic(self) -> str:
+        return self.TOPIC
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        vendor: str,
+        source_id: str,
+        delivery_id: str,
+        params: dict[str, str],
+        envelope: Any,
+        received_at: datetime,
+        producer: str,
+        correlation_id: str | None = None,
+    ) -> FetchPendingEvent:
+        # A vendor re-sending the same notification yields the same id: consumers may dedupe.
+        eid = event_id_for(vendor, source_id, f"fetch:{delivery_id}")
+        return cls(
+            event_id=eid,
+            type=cls.TYPE,
+            version=cls.VERSION,
+            occurred_at=received_at,
+            produced_at=datetime.now(UTC),
+            producer=producer,
+            correlation_id=correlation_id or str(eid),
+            data=PendingFetch(
+                feedback_id=feedback_id_for(vendor, source_id),
+                vendor=vendor,
+                source_id=source_id,
+                delivery_id=delivery_id,
+                params=params,
+                envelope=envelope,
+                received_at=received_at,
+            ),
+        )
+
+
 DLQ_TOPIC = "voc.dlq.v1"
 
 
 def all_topics() -> list[str]:
     """Every topic the pipeline uses, for the topic bootstrapper."""
-    return [*RawFeedbackEvent.topics(), EnrichedFeedbackEvent.TOPIC, DLQ_TOPIC]
+    return [
+        *RawFeedbackEvent.topics(),
+        EnrichedFeedbackEvent.TOPIC,
+        FetchPendingEvent.TOPIC,
+        DLQ_TOPIC,
+    ]

@@ -28,6 +28,7 @@ from shared.events import (
     EnrichedFeedbackEvent,
     Envelope,
     Feedback,
+    FetchPendingEvent,
     RawFeedbackEvent,
     SourceKind,
 )
@@ -41,7 +42,11 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # that draft-07 reads differently ($defs is resolved as a plain JSON pointer).
 PAYLOAD_FORMAT = "application/schema+json;version=draft-07"
 KAFKA_BINDING = "0.5.0"
-EVENTS: tuple[type[Envelope], ...] = (RawFeedbackEvent, EnrichedFeedbackEvent)  # type: ignore[type-arg]
+EVENTS: tuple[type[Envelope], ...] = (  # type: ignore[type-arg]
+    RawFeedbackEvent,
+    EnrichedFeedbackEvent,
+    FetchPendingEvent,
+)
 
 # Who is on which end of each topic. Services cannot be imported from shared/, so the names and
 # consumer groups are stated here; the topics themselves come from the event classes.
@@ -184,7 +189,7 @@ def _dlq_message() -> dict[str, Any]:
 
 
 def _operation(
-    service: str, action: str, topic: str, message: str, summary: str
+    service: str, action: str, topic: str, message: str, summary: str, group: str | None = None
 ) -> tuple[str, dict[str, Any]]:
     cid = _channel_id(topic)
     op: dict[str, Any] = {
@@ -198,7 +203,7 @@ def _operation(
         op["bindings"] = {
             "kafka": {
                 "bindingVersion": KAFKA_BINDING,
-                "groupId": {"type": "string", "enum": [service]},
+                "groupId": {"type": "string", "enum": [group or service]},
             }
         }
     return f"{service}_{action}_{cid}", op
@@ -222,6 +227,22 @@ def asyncapi() -> dict[str, Any]:
         channel(topic, raw, f"Feedback of kind '{kind.value}' as ingested.")
         ops.append(_operation(RAW_PRODUCERS[kind], "send", topic, raw, "Publish accepted items."))
         ops.append(_operation(CLASSIFIER, "receive", topic, raw, "Classify raw feedback."))
+    pending = FetchPendingEvent.__name__
+    channel(
+        FetchPendingEvent.TOPIC, pending, "Vendor webhook envelopes waiting for their fetch step."
+    )
+    for service in RAW_PRODUCERS.values():
+        ops.append(_operation(service, "send", FetchPendingEvent.TOPIC, pending, "Queue a fetch."))
+        ops.append(
+            _operation(
+                service,
+                "receive",
+                FetchPendingEvent.TOPIC,
+                pending,
+                "Fetch details.",
+                group=f"{service}-fetch",
+            )
+        )
     channel(EnrichedFeedbackEvent.TOPIC, enriched, "Classified feedback, every source kind.")
     channel(DLQ_TOPIC, "DeadLetter", "Poison records; read by operators, not by the pipeline.")
     ops += [
@@ -253,6 +274,7 @@ def asyncapi() -> dict[str, Any]:
             "messages": {
                 raw: _message(RawFeedbackEvent),
                 enriched: _message(EnrichedFeedbackEvent),
+                pending: _message(FetchPendingEvent),
                 "DeadLetter": _dlq_message(),
             }
         },

@@ -198,6 +198,7 @@ class TestCommittedFiles:
         assert sorted(schema_export.render()) == [
             "asyncapi.yaml",
             "enriched-feedback-event.v1.schema.json",
+            "fetch-pending-event.v1.schema.json",
             "raw-feedback-event.v1.schema.json",
         ]
 

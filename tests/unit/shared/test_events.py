@@ -52,6 +52,7 @@ class TestEnvelope:
             "voc.raw.review.v1",
             "voc.raw.social.v1",
             EnrichedFeedbackEvent.TOPIC,
+            "voc.fetch.pending.v1",
             DLQ_TOPIC,
         }
 
