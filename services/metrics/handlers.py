@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -96,6 +97,8 @@ class FeedbackWriter:
             rows = await repository.apply_deltas(session, plan.deltas)
         seconds = time.perf_counter() - started
         self.telemetry.batch_written(plan.written, plan.skipped, rows, seconds)
+        # After the commit: the items are in the scores only now.
+        self.telemetry.facts_committed(plan.facts, datetime.now(UTC))
         log.debug(
             "metrics.batch_written",
             facts=len(plan.facts),

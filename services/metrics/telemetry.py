@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -10,6 +13,9 @@ from shared.http import HttpMetrics
 from shared.telemetry import LATENCY_BUCKETS, ConsumerMetrics
 
 SERVICE = "metrics"
+# Receipt to score: well under a second when the pipeline keeps up, minutes behind a backlog,
+# hours when a consumer was down or a topic is replayed.
+END_TO_END_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 14400)
 
 
 class MetricsTelemetry:
@@ -40,6 +46,13 @@ class MetricsTelemetry:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.end_to_end = Histogram(
+            "voc_metrics_end_to_end_seconds",
+            "From an item's receipt by an ingestion service to its fact being committed.",
+            ["source_kind"],
+            buckets=END_TO_END_BUCKETS,
+            registry=registry,
+        )
 
     def batch_written(
         self, written: Tally[str], skipped: Tally[str], rollup_rows: int, seconds: float
@@ -50,3 +63,13 @@ class MetricsTelemetry:
             self.versions_skipped.labels(reason).inc(count)
         self.rollup_rows.inc(rollup_rows)
         self.transaction_seconds.observe(seconds)
+
+    def facts_committed(self, facts: Iterable[Mapping[str, Any]], now: datetime) -> None:
+        """End-to-end latency of each fact a committed transaction wrote.
+
+        `received_at` was stamped by another process (another host in production), so the
+        figure includes their clock skew; a replayed topic shows up as hours.
+        """
+        for fact in facts:
+            seconds = (now - fact["received_at"]).total_seconds()
+            self.end_to_end.labels(fact["source_kind"]).observe(max(0.0, seconds))
