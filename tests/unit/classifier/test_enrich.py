@@ -112,6 +112,13 @@ class TestEnrich:
         got = enrich(fb, scored(), resolver)
         assert got.model_dump(exclude={"text", "enrichment"}) == fb.model_dump(exclude={"text"})
 
+    def test_vendor_raw_payload_stays_on_the_raw_topic(self, resolver: TouchpointResolver) -> None:
+        raw = {"answers": [{"text": "mail me at ann@example.com"}]}
+        fb = feedback(text="x", metadata={"raw": raw, "form_id": "F1"})
+        got = enrich(fb, scored(), resolver)
+        assert got.metadata == {"form_id": "F1"}
+        assert "ann@example.com" not in got.model_dump_json()
+
     def test_sentiment_language_topics_and_model_are_recorded(
         self, resolver: TouchpointResolver
     ) -> None:
