@@ -11,6 +11,10 @@ COMMANDS = {
     "run": ("shared.stack", "run the whole pipeline locally (what `make run` does)"),
     "migrate": ("services.metrics.migrate", "apply the database migrations"),
     "schemas": ("shared.schema_export", "regenerate schemas/ from the event models"),
+    "replay-fetches": (
+        "shared.ingest.webhooks.replay",
+        "put dead-lettered vendor fetches back on voc.fetch.pending.v1",
+    ),
     "import": ("services.importer", "bulk-import a file through the ingestion services"),
 }
 
