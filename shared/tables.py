@@ -62,7 +62,13 @@ ROLLUP_MEASURES = (
     "sentiment_n",
     "sentiment_sum",
     "sentiment_negative",
+    # Sums of squares: with n and the sum they give the variance, for t-intervals and Welch tests.
+    "ces_sumsq",
+    "stars_sumsq",
+    "sentiment_sumsq",
 )
+# Measures summing real numbers (sentiment scores); every other measure is an integer count/sum.
+FLOAT_MEASURES = frozenset({"sentiment_sum", "sentiment_sumsq"})
 
 feedback_facts = Table(
     "feedback_facts",
@@ -120,7 +126,7 @@ score_rollups = Table(
     Column("bucket_start", DateTime(timezone=True), primary_key=True),
     *(Column(d, Text, primary_key=True) for d in ROLLUP_DIMENSIONS),
     *(
-        Column(m, Float if m == "sentiment_sum" else BigInteger, nullable=False, server_default="0")
+        Column(m, Float if m in FLOAT_MEASURES else BigInteger, nullable=False, server_default="0")
         for m in ROLLUP_MEASURES
     ),
     Index("ix_score_rollups_touchpoint_bucket", "touchpoint", "bucket_start"),

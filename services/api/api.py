@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 
-from services.api import service
+from services.api import export, service
+from services.api.compare import compare_page
 from services.api.deps import CatalogDep, RepositoryDep, SettingsDep
-from services.api.params import FeedbackQueryDep, ScoreQueryDep
-from services.api.schemas import FeedbackPage, ScoresPage, TouchpointsPage
+from services.api.query_params import CompareQueryDep, FeedbackQueryDep, ScoreQueryDep
+from services.api.schemas import ComparePage, FeedbackPage, ScoresPage, TouchpointsPage
 from shared.http import ERROR_RESPONSES, ErrorBody
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -22,17 +25,82 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         },
     },
 }
+_NEXT_HEADERS = {
+    "Link": {
+        "description": 'CSV only, when more rows follow: `<url>; rel="next"`.',
+        "schema": {"type": "string"},
+    },
+    "X-Next-Cursor": {
+        "description": "CSV only, when more rows follow: the `cursor` of the next page.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def _with_csv(columns: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 response documented in both media types, the CSV header spelled out."""
+    return {
+        200: {
+            "description": "JSON page, or with `format=csv` / `Accept: text/csv` a streamed "
+            "CSV (RFC 4180, UTF-8, header line first). CSV columns: " + columns,
+            "content": {export.CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "headers": _NEXT_HEADERS,
+        }
+    }
+
 
 router = APIRouter(prefix="/v1", tags=["scores"], responses=RESPONSES)
 
 
-@router.get("/scores", response_model=ScoresPage)
+def _csv(
+    request: Request, body: AsyncIterator[bytes], name: str, next_cursor: str | None
+) -> StreamingResponse:
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    if next_cursor is not None:
+        # A relative reference (RFC 8288): right behind proxies that rewrite host or scheme.
+        query = request.url.include_query_params(cursor=next_cursor).query
+        link = f'<{request.url.path}?{query}>; rel="next"'
+        headers |= {"Link": link, "X-Next-Cursor": next_cursor}
+    media_type = f"{export.CSV_MEDIA_TYPE}; charset=utf-8"
+    return StreamingResponse(body, media_type=media_type, headers=headers)
+
+
+@router.get(
+    "/scores",
+    response_model=ScoresPage,
+    responses=_with_csv(
+        "`bucket_start` (empty for granularity=total), one column per `group_by` dimension "
+        "named after it, then "
+        + ", ".join(f"`{c}`" for c in export.score_columns(())[1:])
+        + " (each JSON block's fields as `<block>_<field>`)."
+    ),
+)
 async def get_scores(
-    query: ScoreQueryDep, repo: RepositoryDep, settings: SettingsDep
-) -> ScoresPage:
+    query: ScoreQueryDep, repo: RepositoryDep, settings: SettingsDep, request: Request
+) -> ScoresPage | Response:
     """NPS, eNPS, CSAT, CES, stars and sentiment per time bucket and group, from the rollups."""
-    rows = await repo.scores(query)
-    return service.scores_page(rows, query.group_by, settings.min_n)
+    if query.format == "json":
+        return service.scores_page(await repo.scores(query), query, settings.min_n)
+    bounded, next_cursor = service.bound_scores(query, await repo.scores_page_end(query))
+    body = export.scores_csv(query, repo.stream_scores(bounded), settings.min_n)
+    return _csv(request, body, "scores", next_cursor)
+
+
+@router.get(
+    "/scores/compare",
+    response_model=ComparePage,
+    responses={
+        200: {
+            "description": "Per group: the metric in both windows with its n, current − "
+            "previous, the interval of that difference and the two-sided test at `level`."
+        }
+    },
+)
+async def compare_scores(
+    query: CompareQueryDep, repo: RepositoryDep, settings: SettingsDep
+) -> ComparePage:
+    """One metric in two windows per group: both values, the difference, its interval and test."""
+    return compare_page(await repo.compare(query), query, settings.min_n)
 
 
 @router.get("/touchpoints", response_model=TouchpointsPage)
@@ -44,8 +112,18 @@ async def get_touchpoints(
     return service.touchpoints_page(catalog, rows, settings.min_n)
 
 
-@router.get("/feedback", response_model=FeedbackPage, tags=["feedback"])
-async def get_feedback(query: FeedbackQueryDep, repo: RepositoryDep) -> FeedbackPage:
+@router.get(
+    "/feedback",
+    response_model=FeedbackPage,
+    tags=["feedback"],
+    responses=_with_csv(", ".join(f"`{c}`" for c in export.FEEDBACK_COLUMNS) + "."),
+)
+async def get_feedback(
+    query: FeedbackQueryDep, repo: RepositoryDep, request: Request
+) -> FeedbackPage | Response:
     """Verbatims (redacted text and enrichment), newest first, paged by an opaque cursor."""
-    rows = await repo.feedback(query)
-    return service.feedback_page(rows, query.limit)
+    if query.format == "json":
+        return service.feedback_page(await repo.feedback(query), query.limit)
+    bounded, next_cursor = service.bound_feedback(query, await repo.feedback_page_end(query))
+    body = export.feedback_csv(repo.stream_feedback(bounded))
+    return _csv(request, body, "feedback", next_cursor)

@@ -12,8 +12,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.api.api import router
+from services.api.models import CatalogEntry
 from services.api.repository import Repository
-from services.api.service import CatalogEntry
 from services.api.settings import ApiSettings
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import DatabaseUnavailable

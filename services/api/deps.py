@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.models import CatalogEntry
 from services.api.repository import Repository
-from services.api.service import CatalogEntry
 from services.api.settings import ApiSettings
 
 
@@ -20,6 +20,7 @@ def get_settings(request: Request) -> ApiSettings:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # Reads only: the session is closed (rolled back) at the end of the request, never committed.
+    # "End" is after the response is sent, so a streamed CSV export still reads through it.
     async with request.app.state.sessionmaker() as session:
         yield session
 

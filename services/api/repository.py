@@ -1,4 +1,4 @@
-"""All SQL of the api service. Read-only; scores come from the rollups, never from the facts.
+"""Runs the api's statements (statements.py). Read-only.
 
 Every query runs under a deadline, and a database that cannot be reached (refused, down,
 restarting, not migrated, too slow) surfaces as DatabaseUnavailable (503), never as a 500.
@@ -7,28 +7,37 @@ restarting, not migrated, too slow) surfaces as DatabaseUnavailable (503), never
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any, get_args
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, ColumnElement, Float, Select, cast, func, literal_column, select
-from sqlalchemy import tuple_ as row_value
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.service import FeedbackQuery, Granularity, ScoreQuery
+from services.api import statements
+from services.api.errors import UnknownTimeZone
+from services.api.models import CompareQuery, FeedbackQuery, ScoreQuery
 from shared.errors import DatabaseUnavailable
-from shared.tables import feedback_facts, score_rollups
+from shared.tables import score_rollups
 
 log = structlog.get_logger(__name__)
 
 # SQLSTATE classes meaning "the database is not there for us right now": connection exception,
 # insufficient resources, operator intervention (shutdown, cancel), invalid catalog (no such db),
-# and an undefined table (migrations not applied yet).
+# and an undefined table or column (migrations not applied yet, or not far enough).
 _UNAVAILABLE_CLASSES = ("08", "53", "57", "3D")
-_UNAVAILABLE_CODES = ("42P01",)
-GRANULARITIES = get_args(Granularity)
+_UNAVAILABLE_CODES = ("42P01", "42703")
+# invalid_parameter_value: the one a time zone PostgreSQL does not know raises (its tz database
+# may be older than Python's).
+_INVALID_PARAMETER = "22023"
+# CSV exports read through a server-side cursor, this many rows at a time.
+STREAM_CHUNK_ROWS = 1000
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -36,7 +45,7 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError):
         return False
-    code = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    code = _sqlstate(exc)
     return (
         exc.connection_invalidated
         or isinstance(exc, (OperationalError, InterfaceError))
@@ -45,110 +54,14 @@ def is_unavailable(exc: BaseException) -> bool:
     )
 
 
-def _total(column: ColumnElement[Any], where: ColumnElement[bool] | None = None) -> Any:
-    summed = func.sum(column) if where is None else func.sum(column).filter(where)
-    # sum(bigint) is numeric in PostgreSQL; cast back so the service gets ints, not Decimals.
-    kind = Float if isinstance(column.type, Float) else BigInteger
-    return cast(func.coalesce(summed, 0), kind)
-
-
-def _measures() -> list[Any]:
-    t = score_rollups.c
-    customer, employee = t.audience != "employee", t.audience == "employee"
-    columns = [_total(t.n).label("n")]
-    for part in ("n", "promoters", "passives", "detractors"):
-        columns.append(_total(t[f"nps_{part}"], customer).label(f"nps_{part}"))
-        columns.append(_total(t[f"nps_{part}"], employee).label(f"enps_{part}"))
-    for name in (
-        "csat_n",
-        "csat_sum",
-        "csat_satisfied",
-        "ces_n",
-        "ces_sum",
-        "ces_easy",
-        "stars_n",
-        "stars_sum",
-        "sentiment_n",
-        "sentiment_sum",
-        "sentiment_negative",
-    ):
-        columns.append(_total(t[name]).label(name))
-    return columns
-
-
-def scores_statement(query: ScoreQuery) -> Select[Any]:
-    t = score_rollups.c
-    dims = [t[d] for d in query.group_by]
-    keys: list[Any] = list(dims)
-    columns: list[Any] = [*dims, *_measures()]
-    if query.granularity != "total":
-        assert query.granularity in GRANULARITIES  # it is spliced into the SQL text below
-        unit: ColumnElement[str] = literal_column(f"'{query.granularity}'")
-        # Buckets in UTC whatever the session time zone; back to timestamptz for the client.
-        utc: ColumnElement[str] = literal_column("'UTC'")
-        bucket = func.timezone(utc, func.date_trunc(unit, func.timezone(utc, t.bucket_start)))
-        keys.insert(0, bucket)
-        columns.insert(0, bucket.label("bucket"))
-    stmt = select(*columns).where(t.bucket_start >= query.start, t.bucket_start < query.end)
-    for dim, value in query.filters.items():
-        stmt = stmt.where(t[dim] == value)
-    return stmt.group_by(*keys).order_by(*keys)
-
-
-def touchpoints_statement() -> Select[Any]:
-    t = score_rollups.c
-    stage = func.mode().within_group(t.journey_stage).label("journey_stage")
-    return select(t.touchpoint, stage, *_measures()).group_by(t.touchpoint).order_by(t.touchpoint)
-
-
-def feedback_statement(query: FeedbackQuery) -> Select[Any]:
-    f = feedback_facts.c
-    stmt = select(
-        f.feedback_id,
-        f.source_kind,
-        f.source,
-        f.source_id,
-        f.occurred_at,
-        f.touchpoint,
-        f.journey_stage,
-        f.channel,
-        f.segment,
-        f.language,
-        f.redacted_text,
-        f.sentiment_label,
-        f.sentiment_score,
-        f.sentiment_confidence,
-        f.topics,
-        f.nps,
-        f.csat,
-        f.ces,
-        f.stars,
-        f.model_version,
-    ).where(f.deleted.is_(False))
-    equal = {
-        "touchpoint": query.touchpoint,
-        "sentiment_label": query.sentiment,
-        "language": query.language,
-        "source_kind": query.source_kind,
-    }
-    for column, value in equal.items():
-        if value is not None:
-            stmt = stmt.where(f[column] == value)
-    if query.topic is not None:
-        # JSONB containment: served by a GIN (jsonb_path_ops) index on topics.
-        stmt = stmt.where(f.topics.contains([{"label": query.topic}]))
-    if query.start is not None:
-        stmt = stmt.where(f.occurred_at >= query.start)
-    if query.end is not None:
-        stmt = stmt.where(f.occurred_at < query.end)
-    if query.after is not None:
-        after = query.after
-        stmt = stmt.where(
-            row_value(f.occurred_at, f.feedback_id)
-            < row_value(after.occurred_at, after.feedback_id)
-        )
-    order = (f.occurred_at.desc(), f.feedback_id.desc())
-    return stmt.order_by(*order).limit(query.limit + 1)
+def _translate(exc: OSError | DBAPIError) -> Exception:
+    """The typed error an expected database failure stands for; the failure itself otherwise."""
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) == _INVALID_PARAMETER:
+        return UnknownTimeZone("the database does not know this time zone")
+    if not is_unavailable(exc):
+        return exc
+    log.warning("api.database_unavailable", error=type(exc).__name__)
+    return DatabaseUnavailable("the database is unavailable; retry later")
 
 
 class Repository:
@@ -162,20 +75,55 @@ class Repository:
                 result = await self._session.execute(stmt)
                 return result.mappings().all()
         except (OSError, DBAPIError) as exc:
-            if not is_unavailable(exc):
+            error = _translate(exc)
+            if error is exc:
                 raise
-            log.warning("api.database_unavailable", error=type(exc).__name__)
-            raise DatabaseUnavailable("the database is unavailable; retry later") from exc
+            raise error from exc
+
+    async def _stream(self, stmt: Select[Any]) -> AsyncIterator[Sequence[RowMapping]]:
+        """Rows in chunks from a server-side cursor; each chunk under the query deadline."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                result = await self._session.stream(stmt)
+            chunks = result.mappings().partitions(STREAM_CHUNK_ROWS)
+            while True:
+                async with asyncio.timeout(self._timeout_s):
+                    chunk = await anext(chunks, None)
+                if chunk is None:
+                    return
+                yield chunk
+        except (OSError, DBAPIError) as exc:
+            error = _translate(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
     async def ping(self) -> None:
         """Reachable, and migrated far enough for our queries."""
         await self._rows(select(literal_column("1")).select_from(score_rollups).limit(1))
 
     async def scores(self, query: ScoreQuery) -> Sequence[RowMapping]:
-        return await self._rows(scores_statement(query))
+        """Up to limit + 1 rows: the extra one only says another page exists."""
+        return await self._rows(statements.scores_statement(query, query.limit + 1))
+
+    async def scores_page_end(self, query: ScoreQuery) -> Sequence[RowMapping]:
+        return await self._rows(statements.scores_page_end(query))
+
+    def stream_scores(self, query: ScoreQuery) -> AsyncIterator[Sequence[RowMapping]]:
+        return self._stream(statements.scores_statement(query, query.limit))
+
+    async def compare(self, query: CompareQuery) -> Sequence[RowMapping]:
+        return await self._rows(statements.compare_statement(query))
 
     async def touchpoint_totals(self) -> Sequence[RowMapping]:
-        return await self._rows(touchpoints_statement())
+        return await self._rows(statements.touchpoints_statement())
 
     async def feedback(self, query: FeedbackQuery) -> Sequence[RowMapping]:
-        return await self._rows(feedback_statement(query))
+        """Up to limit + 1 rows: the extra one only says another page exists."""
+        return await self._rows(statements.feedback_statement(query, query.limit + 1))
+
+    async def feedback_page_end(self, query: FeedbackQuery) -> Sequence[RowMapping]:
+        return await self._rows(statements.feedback_page_end(query))
+
+    def stream_feedback(self, query: FeedbackQuery) -> AsyncIterator[Sequence[RowMapping]]:
+        return self._stream(statements.feedback_statement(query, query.limit))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -10,37 +11,69 @@ from pydantic import BaseModel, Field
 from shared.events import SentimentLabel
 
 
+def _low_confidence() -> Any:
+    return Field(description="True when this metric's n is below min_n.")
+
+
 class NpsScore(BaseModel):
     value: float | None = Field(description="100 × (promoters − detractors) / n; null when n = 0.")
     n: int = Field(description="Answers with an NPS score (0–10).")
-    moe: float | None = Field(description="95% margin of error, in NPS points.")
+    moe: float | None = Field(
+        description="95% margin of error in NPS points: 1.96 × 100 × √((p + d − (p − d)²) / n)."
+    )
+    ci_low: float | None = Field(description="value − moe, clipped to −100.")
+    ci_high: float | None = Field(description="value + moe, clipped to 100.")
     promoters: int = Field(description="Answers 9–10.")
     passives: int = Field(description="Answers 7–8.")
     detractors: int = Field(description="Answers 0–6.")
+    low_confidence: bool = _low_confidence()
 
 
 class CsatScore(BaseModel):
     value: float | None = Field(description="% of answers 4–5 on the 1–5 scale.")
     n: int
-    moe: float | None = Field(description="95% margin of error, in percentage points.")
+    moe: float | None = Field(
+        description="95% normal-approximation margin of error, percentage points."
+    )
+    ci_low: float | None = Field(description="95% Wilson score interval, lower end (%).")
+    ci_high: float | None = Field(description="95% Wilson score interval, upper end (%).")
     mean: float | None = Field(description="Mean answer, 1–5.")
+    low_confidence: bool = _low_confidence()
 
 
 class CesScore(BaseModel):
     value: float | None = Field(description="Mean answer, 1–7 (higher = easier).")
     n: int
+    moe: float | None = Field(
+        description="Half-width of the 95% t-interval of the mean (df = n − 1); null when n < 2."
+    )
+    ci_low: float | None = Field(description="value − moe, clipped to 1.")
+    ci_high: float | None = Field(description="value + moe, clipped to 7.")
     share_easy: float | None = Field(description="% of answers 5–7.")
+    low_confidence: bool = _low_confidence()
 
 
 class StarsScore(BaseModel):
     value: float | None = Field(description="Mean star rating, 1–5.")
     n: int
+    moe: float | None = Field(
+        description="Half-width of the 95% t-interval of the mean; null when n < 2."
+    )
+    ci_low: float | None = Field(description="value − moe, clipped to 1.")
+    ci_high: float | None = Field(description="value + moe, clipped to 5.")
+    low_confidence: bool = _low_confidence()
 
 
 class SentimentScore(BaseModel):
     value: float | None = Field(description="100 × mean sentiment score (−100..100).")
     n: int
+    moe: float | None = Field(
+        description="Half-width of the 95% t-interval, index points; null when n < 2."
+    )
+    ci_low: float | None = Field(description="value − moe, clipped to −100.")
+    ci_high: float | None = Field(description="value + moe, clipped to 100.")
     negative_share: float | None = Field(description="% of items with negative sentiment.")
+    low_confidence: bool = _low_confidence()
 
 
 class _Scores(BaseModel):
@@ -51,12 +84,14 @@ class _Scores(BaseModel):
     stars: StarsScore
     sentiment: SentimentScore
     enps: NpsScore = Field(description="Employee NPS, over employee-audience surveys only.")
-    low_confidence: bool = Field(description="True when n is below the configured minimum.")
+    low_confidence: bool = Field(
+        description="True when the item's n is below the configured minimum (min_n)."
+    )
 
 
 class ScoreItem(_Scores):
     bucket_start: datetime | None = Field(
-        description="Start of the time bucket (UTC); null for granularity=total."
+        description="Start of the time bucket, with the offset of `tz`; null for granularity=total."
     )
     group: dict[str, str | None] = Field(
         description="The group_by dimensions and their values; null where the value is unknown."
@@ -64,8 +99,11 @@ class ScoreItem(_Scores):
 
 
 class ScoresPage(BaseModel):
-    items: list[ScoreItem]
+    items: list[ScoreItem] = Field(description="Ordered by bucket_start, then the group values.")
     min_n: int = Field(description="Items with n below this are flagged low_confidence.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class TouchpointItem(_Scores):
@@ -115,3 +153,44 @@ class FeedbackPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )
+
+
+class CompareSide(BaseModel):
+    value: float | None = Field(description="The metric in this window; null when n = 0.")
+    n: int = Field(description="Answers to this metric in the window.")
+    low_confidence: bool = Field(description="True when n is below min_n.")
+
+
+class CompareItem(BaseModel):
+    group: dict[str, str | None] = Field(description="The group_by dimensions and their values.")
+    current: CompareSide
+    previous: CompareSide
+    difference: float | None = Field(
+        description="current − previous, in the metric's units; null when a side has n = 0."
+    )
+    ci_low: float | None = Field(
+        description="Lower end of the difference's interval at `level`; null when a side has n < 2."
+    )
+    ci_high: float | None = Field(description="Upper end of the difference's interval.")
+    statistic: float | None = Field(
+        description="z (NPS, CSAT) or Welch t (CES, stars, sentiment); null when undefined."
+    )
+    df: float | None = Field(description="Welch–Satterthwaite degrees of freedom (t tests only).")
+    p_value: float | None = Field(description="Two-sided p-value of 'no difference'.")
+    significant: bool = Field(description="p_value < 1 − level.")
+    low_confidence: bool = Field(description="True when either side's n is below min_n.")
+
+
+class ComparePage(BaseModel):
+    metric: str
+    test: str = Field(
+        description="two_sample_z (NPS, eNPS: trinomial variance), two_proportion_z (CSAT) or "
+        "welch_t (CES, stars, sentiment)."
+    )
+    level: float = Field(description="Confidence level of the intervals and the tests.")
+    current_from: datetime
+    current_to: datetime
+    previous_from: datetime
+    previous_to: datetime
+    min_n: int
+    items: list[CompareItem] = Field(description="One per group seen in either window, by group.")

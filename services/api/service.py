@@ -1,188 +1,37 @@
-"""Score math and response shaping. Pure: no HTTP, no SQL, no I/O.
+"""Response shaping: rollup rows into score pages, fact rows into verbatim pages. Pure.
 
-Definitions follow DESIGN.md "Scores": shares p and d are fractions of n, values are percentages
-(or means), and every value is null when its n is 0 rather than invented.
+The metric math lives in scores.py (one item) and compare.py (two windows); the SQL in
+statements.py. Nothing here knows HTTP or the database.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
-from uuid import UUID
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
+from services.api.models import (
+    CatalogEntry,
+    Cursor,
+    FeedbackQuery,
+    ScoreKey,
+    ScoreQuery,
+    encode_cursor,
+    encode_score_cursor,
+    zone,
+)
 from services.api.schemas import (
-    CesScore,
-    CsatScore,
     FeedbackItem,
     FeedbackPage,
-    NpsScore,
     ScoreItem,
     ScoresPage,
     SentimentOut,
-    SentimentScore,
-    StarsScore,
     TopicOut,
     TouchpointItem,
     TouchpointsPage,
 )
-from shared.tables import ROLLUP_DIMENSIONS
-
-Z95 = 1.96
-Granularity = Literal["hour", "day", "week", "month", "total"]
-# One result row, by column label (SQLAlchemy RowMapping or a plain dict).
-Row = Mapping[Any, Any]
-
-
-# The summed rollup parts an item's scores are computed from (besides n); the repository
-# selects them under these labels.
-PART_KEYS = tuple(
-    f"{prefix}_{part}"
-    for prefix, parts in {
-        "nps": ("n", "promoters", "passives", "detractors"),
-        "enps": ("n", "promoters", "passives", "detractors"),
-        "csat": ("n", "sum", "satisfied"),
-        "ces": ("n", "sum", "easy"),
-        "stars": ("n", "sum"),
-        "sentiment": ("n", "sum", "negative"),
-    }.items()
-    for part in parts
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreQuery:
-    start: datetime
-    end: datetime
-    granularity: Granularity = "day"
-    group_by: tuple[str, ...] = ()
-    filters: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """The sort key of the last row served: (occurred_at, feedback_id)."""
-
-    occurred_at: datetime
-    feedback_id: UUID
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackQuery:
-    limit: int = 50
-    start: datetime | None = None
-    end: datetime | None = None
-    after: Cursor | None = None
-    touchpoint: str | None = None
-    sentiment: str | None = None
-    topic: str | None = None
-    language: str | None = None
-    source_kind: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogEntry:
-    name: str
-    stage: str | None
-    team: str | None
-
-
-def parse_group_by(raw: str | None) -> tuple[str, ...]:
-    """'touchpoint,channel' -> ('touchpoint', 'channel'); ValueError naming an unknown one."""
-    dims: list[str] = []
-    for part in (raw or "").split(","):
-        dim = part.strip()
-        if not dim or dim in dims:
-            continue
-        if dim not in ROLLUP_DIMENSIONS:
-            raise ValueError(
-                f"unknown dimension {dim!r}; expected any of {', '.join(ROLLUP_DIMENSIONS)}"
-            )
-        dims.append(dim)
-    return tuple(dims)
-
-
-def encode_cursor(cursor: Cursor) -> str:
-    raw = json.dumps([cursor.occurred_at.isoformat(), str(cursor.feedback_id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> Cursor:
-    """The inverse of encode_cursor; ValueError on anything it did not produce."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        occurred_at, feedback_id = json.loads(raw)
-        moment = datetime.fromisoformat(occurred_at)
-        if moment.tzinfo is None:
-            raise ValueError("cursor time without zone")
-        return Cursor(moment.astimezone(UTC), UUID(feedback_id))
-    except (binascii.Error, TypeError, ValueError, AttributeError, OverflowError) as exc:
-        raise ValueError("malformed cursor; pass next_cursor from a previous page") from exc
-
-
-def _ratio(part: float, n: int, scale: float = 100.0) -> float | None:
-    return scale * part / n if n else None
-
-
-def nps_score(n: int, promoters: int, passives: int, detractors: int) -> NpsScore:
-    value = moe = None
-    if n:
-        p, d = promoters / n, detractors / n
-        value = 100.0 * (p - d)
-        # max(): p + d - (p - d)^2 is >= 0 mathematically but may round to -1e-17.
-        moe = Z95 * 100.0 * math.sqrt(max(0.0, p + d - (p - d) ** 2) / n)
-    return NpsScore(
-        value=value, n=n, moe=moe, promoters=promoters, passives=passives, detractors=detractors
-    )
-
-
-def csat_score(n: int, total: float, satisfied: int) -> CsatScore:
-    moe = None
-    if n:
-        p = satisfied / n
-        moe = Z95 * 100.0 * math.sqrt(max(0.0, p * (1 - p)) / n)
-    return CsatScore(value=_ratio(satisfied, n), n=n, moe=moe, mean=_ratio(total, n, 1.0))
-
-
-def ces_score(n: int, total: float, easy: int) -> CesScore:
-    return CesScore(value=_ratio(total, n, 1.0), n=n, share_easy=_ratio(easy, n))
-
-
-def stars_score(n: int, total: float) -> StarsScore:
-    return StarsScore(value=_ratio(total, n, 1.0), n=n)
-
-
-def sentiment_score(n: int, total: float, negative: int) -> SentimentScore:
-    return SentimentScore(value=_ratio(total, n), n=n, negative_share=_ratio(negative, n))
-
-
-def score_fields(parts: Row, min_n: int) -> dict[str, Any]:
-    """The metric blocks of one item from its summed rollup parts (n and PART_KEYS)."""
-    n = int(parts["n"])
-    return {
-        "n": n,
-        "nps": nps_score(
-            parts["nps_n"], parts["nps_promoters"], parts["nps_passives"], parts["nps_detractors"]
-        ),
-        "csat": csat_score(parts["csat_n"], parts["csat_sum"], parts["csat_satisfied"]),
-        "ces": ces_score(parts["ces_n"], parts["ces_sum"], parts["ces_easy"]),
-        "stars": stars_score(parts["stars_n"], parts["stars_sum"]),
-        "sentiment": sentiment_score(
-            parts["sentiment_n"], parts["sentiment_sum"], parts["sentiment_negative"]
-        ),
-        "enps": nps_score(
-            parts["enps_n"],
-            parts["enps_promoters"],
-            parts["enps_passives"],
-            parts["enps_detractors"],
-        ),
-        "low_confidence": n < min_n,
-    }
+from services.api.scores import PART_KEYS, Row, score_fields
 
 
 def _dim(value: str | None) -> str | None:
@@ -190,16 +39,42 @@ def _dim(value: str | None) -> str | None:
     return value or None
 
 
-def scores_page(rows: Iterable[Row], group_by: Sequence[str], min_n: int) -> ScoresPage:
-    items = [
-        ScoreItem(
-            bucket_start=row.get("bucket"),
-            group={d: _dim(row[d]) for d in group_by},
-            **score_fields(row, min_n),
-        )
-        for row in rows
-    ]
-    return ScoresPage(items=items, min_n=min_n)
+def local_bucket(row: Row, tz: str) -> datetime | None:
+    bucket: datetime | None = row.get("bucket")
+    return None if bucket is None else bucket.astimezone(zone(tz))
+
+
+def score_key(row: Row, group_by: Sequence[str]) -> ScoreKey:
+    """The row's sort key as stored (unknown dims as ''), which is what a cursor must hold."""
+    return ScoreKey(row.get("bucket"), tuple(row[d] for d in group_by))
+
+
+def score_item(row: Row, query: ScoreQuery, min_n: int) -> ScoreItem:
+    return ScoreItem(
+        bucket_start=local_bucket(row, query.tz),
+        group={d: _dim(row[d]) for d in query.group_by},
+        **score_fields(row, min_n),
+    )
+
+
+def scores_page(rows: Sequence[Row], query: ScoreQuery, min_n: int) -> ScoresPage:
+    """`rows` holds up to limit + 1 rows: the extra one only says another page exists."""
+    page = rows[: query.limit]
+    next_cursor = None
+    if len(rows) > query.limit and page:
+        next_cursor = encode_score_cursor(query.shape, score_key(page[-1], query.group_by))
+    items = [score_item(row, query, min_n) for row in page]
+    return ScoresPage(items=items, min_n=min_n, next_cursor=next_cursor)
+
+
+def bound_scores(query: ScoreQuery, ends: Sequence[Row]) -> tuple[ScoreQuery, str | None]:
+    """A CSV page's last key and the next page's cursor, from the page's last row and the one
+    after it (fewer than two: the page is the last). Bounding the stream by key, not by count,
+    keeps the page and its cursor consistent while rows arrive meanwhile."""
+    if len(ends) < 2:
+        return query, None
+    last = score_key(ends[0], query.group_by)
+    return replace(query, until=last), encode_score_cursor(query.shape, last)
 
 
 def touchpoints_page(
@@ -270,11 +145,22 @@ def feedback_item(row: Row) -> FeedbackItem:
     )
 
 
+def feedback_key(row: Row) -> Cursor:
+    return Cursor(row["occurred_at"], row["feedback_id"])
+
+
+def bound_feedback(query: FeedbackQuery, ends: Sequence[Row]) -> tuple[FeedbackQuery, str | None]:
+    """As bound_scores, for verbatims."""
+    if len(ends) < 2:
+        return query, None
+    last = feedback_key(ends[0])
+    return replace(query, until=last), encode_cursor(last)
+
+
 def feedback_page(rows: Sequence[Row], limit: int) -> FeedbackPage:
     """`rows` holds up to limit + 1 rows: the extra one only says another page exists."""
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit and page:
-        last = page[-1]
-        next_cursor = encode_cursor(Cursor(last["occurred_at"], last["feedback_id"]))
+        next_cursor = encode_cursor(feedback_key(page[-1]))
     return FeedbackPage(items=[feedback_item(r) for r in page], next_cursor=next_cursor)

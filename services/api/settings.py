@@ -22,6 +22,9 @@ class ApiSettings(BaseServiceSettings):
         default=None,
         description="Touchpoint catalog; default: $VOC_JOURNEY_FILE or the packaged one.",
     )
+    export_max_rows: int = Field(
+        default=100_000, ge=1, description="Most rows one CSV export response streams."
+    )
     query_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest a request waits on the database before a 503."
     )

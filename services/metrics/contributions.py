@@ -40,16 +40,17 @@ def parts(fact: Mapping[str, Any]) -> Parts:
         out.update({"csat_n": 1, "csat_sum": csat, "csat_satisfied": int(csat >= 4)})
     ces = fact["ces"]
     if ces is not None:
-        out.update({"ces_n": 1, "ces_sum": ces, "ces_easy": int(ces >= 5)})
+        out.update({"ces_n": 1, "ces_sum": ces, "ces_sumsq": ces * ces, "ces_easy": int(ces >= 5)})
     stars = fact["stars"]
     if stars is not None:
-        out.update({"stars_n": 1, "stars_sum": stars})
+        out.update({"stars_n": 1, "stars_sum": stars, "stars_sumsq": stars * stars})
     score = fact["sentiment_score"]
     if score is not None and not fact["unscored"]:
         out.update(
             {
                 "sentiment_n": 1,
                 "sentiment_sum": score,
+                "sentiment_sumsq": score * score,
                 "sentiment_negative": int(fact["sentiment_label"] == "negative"),
             }
         )

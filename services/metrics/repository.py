@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics.contributions import Parts, RollupKey
 from services.metrics.errors import ConcurrentFactWrite
 from services.metrics.models import Fact
-from shared.tables import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, feedback_facts, score_rollups
+from shared.tables import (
+    FLOAT_MEASURES,
+    ROLLUP_DIMENSIONS,
+    ROLLUP_MEASURES,
+    feedback_facts,
+    score_rollups,
+)
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 _JSON_COLUMNS = frozenset({"topics", "metadata"})
@@ -117,7 +123,7 @@ async def apply_deltas(session: AsyncSession, deltas: Mapping[RollupKey, Parts])
         name: [key[i] for key in keys] for i, name in enumerate(ROLLUP_KEY_COLUMNS)
     }
     for measure in ROLLUP_MEASURES:
-        cast = float if measure == "sentiment_sum" else int
+        cast = float if measure in FLOAT_MEASURES else int
         params[measure] = [cast(deltas[key].get(measure, 0)) for key in keys]
     await session.execute(_UPSERT_ROLLUPS, params)
     return len(keys)

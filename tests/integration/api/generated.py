@@ -1,7 +1,8 @@
 """Generated survey answers, their hourly rollups, and the scores expected from the raw answers.
 
 The expectations are computed here from the answers themselves (coded means and population
-variances from `statistics`), independently of the service's arithmetic and of the rollups.
+variances from `statistics`, intervals from scipy.stats), independently of the service's
+arithmetic and of the rollups.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.tables import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
+from scipy import stats
+
+from shared.tables import FLOAT_MEASURES, ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 DAYS = 9
@@ -85,11 +88,16 @@ def _contribution(a: Answer) -> dict[str, float]:
     if a.csat is not None:
         c.update(csat_n=1, csat_sum=a.csat, csat_satisfied=a.csat >= 4)
     if a.ces is not None:
-        c.update(ces_n=1, ces_sum=a.ces, ces_easy=a.ces >= 5)
+        c.update(ces_n=1, ces_sum=a.ces, ces_sumsq=a.ces**2, ces_easy=a.ces >= 5)
     if a.stars is not None:
-        c.update(stars_n=1, stars_sum=a.stars)
+        c.update(stars_n=1, stars_sum=a.stars, stars_sumsq=a.stars**2)
     if a.sentiment is not None:
-        c.update(sentiment_n=1, sentiment_sum=a.sentiment, sentiment_negative=is_negative(a))
+        c.update(
+            sentiment_n=1,
+            sentiment_sum=a.sentiment,
+            sentiment_sumsq=a.sentiment**2,
+            sentiment_negative=is_negative(a),
+        )
     return c
 
 
@@ -111,7 +119,7 @@ def rollup_rows(answers: list[Answer]) -> list[dict[str, Any]]:
     for key, measures in sums.items():
         row: dict[str, Any] = dict(zip(("bucket_start", *ROLLUP_DIMENSIONS), key, strict=True))
         for m, v in measures.items():
-            row[m] = v if m == "sentiment_sum" else int(v)
+            row[m] = v if m in FLOAT_MEASURES else int(v)
         rows.append(row)
     return rows
 
@@ -122,18 +130,33 @@ def _share(flags: list[bool]) -> float:
 
 def expected_nps(values: list[int]) -> dict[str, Any]:
     if not values:
-        return {"n": 0, "value": None, "moe": None}
+        return {"n": 0, "value": None, "moe": None, "ci_low": None}
     coded = [100 if v >= 9 else -100 if v <= 6 else 0 for v in values]
+    value = statistics.fmean(coded)
+    moe = 1.96 * math.sqrt(statistics.pvariance(coded) / len(coded))
     return {
         "n": len(values),
-        "value": statistics.fmean(coded),
-        "moe": 1.96 * math.sqrt(statistics.pvariance(coded) / len(coded)),
+        "value": value,
+        "moe": moe,
+        "ci_low": max(-100.0, value - moe),
+        "ci_high": min(100.0, value + moe),
         "promoters": sum(v >= 9 for v in values),
         "detractors": sum(v <= 6 for v in values),
     }
 
 
-def expected(answers: list[Answer]) -> dict[str, dict[str, Any]]:
+def expected_mean(values: list[float], low: float, high: float) -> dict[str, Any]:
+    """Mean and its 95% t-interval (scipy), clipped to the scale like the API."""
+    if len(values) < 2:
+        return {"moe": None, "ci_low": None, "ci_high": None}
+    if len(set(values)) == 1:  # no spread (scipy warns on it): a zero-width interval
+        return {"moe": 0.0, "ci_low": values[0], "ci_high": values[0]}
+    ci = stats.ttest_1samp(values, 0).confidence_interval(0.95)
+    moe = (ci.high - ci.low) / 2
+    return {"moe": moe, "ci_low": max(low, ci.low), "ci_high": min(high, ci.high)}
+
+
+def expected(answers: list[Answer], min_n: int) -> dict[str, dict[str, Any]]:
     customer = [a.nps for a in answers if a.nps is not None and a.audience != "employee"]
     employee = [a.nps for a in answers if a.nps is not None and a.audience == "employee"]
     csat = [a.csat for a in answers if a.csat is not None]
@@ -151,18 +174,27 @@ def expected(answers: list[Answer]) -> dict[str, dict[str, Any]]:
     }
     if csat:
         sat = [c >= 4 for c in csat]
+        wilson = stats.binomtest(sum(sat), len(sat)).proportion_ci(0.95, method="wilson")
         out["csat"].update(
             value=_share(sat),
             mean=statistics.fmean(csat),
             moe=1.96 * 100 * statistics.pstdev(sat) / math.sqrt(len(sat)),
+            ci_low=100 * wilson.low,
+            ci_high=100 * wilson.high,
         )
     if ces:
         out["ces"].update(value=statistics.fmean(ces), share_easy=_share([c >= 5 for c in ces]))
+        out["ces"].update(expected_mean([float(c) for c in ces], 1, 7))
     if stars:
         out["stars"].update(value=statistics.fmean(stars))
+        out["stars"].update(expected_mean([float(s) for s in stars], 1, 5))
     if sentiment:
+        index = [100 * a.sentiment for a in sentiment if a.sentiment is not None]
         out["sentiment"].update(
-            value=100 * statistics.fmean(a.sentiment for a in sentiment if a.sentiment is not None),
+            value=statistics.fmean(index),
             negative_share=_share([is_negative(a) for a in sentiment]),
         )
+        out["sentiment"].update(expected_mean(index, -100, 100))
+    for block in ("nps", "enps", "csat", "ces", "stars", "sentiment"):
+        out[block]["low_confidence"] = out[block]["n"] < min_n
     return out

@@ -8,11 +8,20 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.db import async_url
 from shared.embedded import EmbeddedPostgres, free_port
 from tests.integration.api.conftest import create_database, open_client
 
-ENDPOINTS = ["/v1/scores", "/v1/touchpoints", "/v1/feedback"]
+ENDPOINTS = [
+    "/v1/scores",
+    "/v1/scores?format=csv",
+    "/v1/scores/compare?metric=nps",
+    "/v1/touchpoints",
+    "/v1/feedback",
+    "/v1/feedback?format=csv",
+]
 
 
 class TestInvalidParameters:
@@ -38,6 +47,45 @@ class TestInvalidParameters:
             ("/v1/feedback", {"topic": "weather"}, "topic", "delivery"),
             ("/v1/feedback", {"source_kind": "fax"}, "source_kind", "survey"),
             ("/v1/feedback", {"from": "2024-02-01", "to": "2024-01-01"}, "from", "earlier"),
+            ("/v1/scores", {"tz": "Mars/Olympus_Mons"}, "tz", "IANA"),
+            ("/v1/scores", {"tz": "localtime"}, "tz", "IANA"),
+            ("/v1/scores", {"tz": "../../etc/passwd"}, "tz", "IANA"),
+            ("/v1/scores", {"tz": "x" * 65}, "tz", "64"),
+            ("/v1/scores", {"limit": "10001"}, "limit", "10000"),
+            ("/v1/scores", {"limit": "0"}, "limit", "1"),
+            ("/v1/scores", {"limit": "100001", "format": "csv"}, "limit", "100000"),
+            ("/v1/scores", {"cursor": "not-a-cursor"}, "cursor", "cursor"),
+            ("/v1/scores", {"format": "xml"}, "format", "csv"),
+            ("/v1/feedback", {"limit": "100001", "format": "csv"}, "limit", "100000"),
+            ("/v1/scores/compare", {}, "metric", "required"),
+            ("/v1/scores/compare", {"metric": "mood"}, "metric", "nps"),
+            ("/v1/scores/compare", {"metric": "nps", "level": "1.5"}, "level", "0.9999"),
+            ("/v1/scores/compare", {"metric": "nps", "level": "0.2"}, "level", "0.5"),
+            ("/v1/scores/compare", {"metric": "nps", "tz": "Nowhere"}, "tz", "IANA"),
+            (
+                "/v1/scores/compare",
+                {"metric": "nps", "current_from": "2024-02-01", "current_to": "2024-01-01"},
+                "current_from",
+                "earlier",
+            ),
+            (
+                "/v1/scores/compare",
+                {
+                    "metric": "csat",
+                    "current_from": "2024-02-01",
+                    "current_to": "2024-03-01",
+                    "previous_from": "2024-01-15",
+                    "previous_to": "2024-02-15",
+                },
+                "previous_from",
+                "overlaps",
+            ),
+            (
+                "/v1/scores/compare",
+                {"metric": "ces", "previous_from": "2024-01-15", "previous_to": "2024-01-01"},
+                "previous_from",
+                "earlier",
+            ),
         ],
     )
     async def test_is_422_naming_the_parameter(
@@ -125,6 +173,17 @@ class TestDatabaseUnavailable:
         self, unmigrated: httpx.AsyncClient, path: str
     ) -> None:
         assert_unavailable(await unmigrated.get(path))
+
+    async def test_rollups_not_yet_migrated_to_sums_of_squares_are_503_not_500(
+        self, postgres: EmbeddedPostgres
+    ) -> None:
+        url = await create_database(postgres)
+        engine = create_async_engine(async_url(url))
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE score_rollups DROP COLUMN ces_sumsq")
+        await engine.dispose()
+        async for client in open_client(url):
+            assert_unavailable(await client.get("/v1/scores"))
 
     async def test_503_is_counted_in_the_request_metrics(self, refused: httpx.AsyncClient) -> None:
         await refused.get("/v1/scores")

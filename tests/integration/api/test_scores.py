@@ -43,7 +43,7 @@ async def scores(client: httpx.AsyncClient, **params: str) -> list[dict[str, Any
 
 
 def assert_scores(item: dict[str, Any], answers: list[Answer]) -> None:
-    want = expected(answers)
+    want = expected(answers, MIN_N)
     assert item["n"] == want["all"]["n"]
     assert item["low_confidence"] is (want["all"]["n"] < MIN_N)
     for block in ("nps", "enps", "csat", "ces", "stars", "sentiment"):

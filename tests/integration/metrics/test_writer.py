@@ -44,6 +44,13 @@ class TestFeedbackWriter:
         assert (totals["n"], totals["nps_promoters"], totals["sentiment_sum"]) == (1, 1, 0.5)
         assert plan.skipped == {"duplicate": 1}
 
+    async def test_fractional_sums_of_squares_are_stored_exactly(
+        self, writer: FeedbackWriter, engine: AsyncEngine
+    ) -> None:
+        await _write(writer, enriched(sentiment=("negative", -0.5)))
+        totals = (await rollup_totals(engine))[()]
+        assert (totals["sentiment_sum"], totals["sentiment_sumsq"]) == (-0.5, 0.25)
+
     async def test_newer_revision_replaces_the_old_one_in_the_rollups(
         self, writer: FeedbackWriter, engine: AsyncEngine
     ) -> None:

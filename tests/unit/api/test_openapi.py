@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from services.api.app import create_app
+from services.api.export import FEEDBACK_COLUMNS, score_columns
 from services.api.settings import ApiSettings
 from shared.tables import ROLLUP_DIMENSIONS
 
@@ -26,7 +27,9 @@ class TestOpenApi:
         self, spec: dict[str, Any]
     ) -> None:
         ops = operations(spec)
-        assert [p for p, _ in ops] == ["/v1/scores", "/v1/touchpoints", "/v1/feedback"]
+        assert [p for p, _ in ops] == [
+            "/v1/scores", "/v1/scores/compare", "/v1/touchpoints", "/v1/feedback",
+        ]  # fmt: skip
         assert all(op.get("description") for _, op in ops)
 
     def test_every_route_declares_200_422_and_503_with_the_error_body(
@@ -47,13 +50,46 @@ class TestOpenApi:
         ]
         assert undocumented == []
 
-    def test_scores_takes_from_to_and_a_filter_per_rollup_dimension(
+    def test_scores_takes_window_buckets_paging_format_and_a_filter_per_dimension(
         self, spec: dict[str, Any]
     ) -> None:
         names = [p["name"] for p in spec["paths"]["/v1/scores"]["get"]["parameters"]]
-        assert names == ["from", "to", "granularity", "group_by", *ROLLUP_DIMENSIONS]
+        assert sorted(names) == sorted([
+            "from", "to", "granularity", "group_by", *ROLLUP_DIMENSIONS, "tz", "limit",
+            "cursor", "format",
+        ])  # fmt: skip
 
-    def test_feedback_limit_is_bounded_1_to_500(self, spec: dict[str, Any]) -> None:
+    def test_compare_takes_metric_both_windows_level_groups_filters_and_tz(
+        self, spec: dict[str, Any]
+    ) -> None:
+        names = [p["name"] for p in spec["paths"]["/v1/scores/compare"]["get"]["parameters"]]
+        assert sorted(names) == sorted([
+            "metric", "current_from", "current_to", "previous_from", "previous_to", "level",
+            "group_by", *ROLLUP_DIMENSIONS, "tz",
+        ])  # fmt: skip
+
+    def test_feedback_limit_documents_both_formats_bounds(self, spec: dict[str, Any]) -> None:
         [limit] = [p for p in spec["paths"]["/v1/feedback"]["get"]["parameters"]
                    if p["name"] == "limit"]  # fmt: skip
-        assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
+        assert (
+            "at most 500" in limit["description"] and "API_EXPORT_MAX_ROWS" in limit["description"]
+        )
+
+    @pytest.mark.parametrize("path", ["/v1/scores", "/v1/feedback"])
+    def test_exports_document_text_csv_with_columns_and_next_page_headers(
+        self, spec: dict[str, Any], path: str
+    ) -> None:
+        ok = spec["paths"][path]["get"]["responses"]["200"]
+        assert set(ok["content"]) == {"application/json", "text/csv"}
+        assert {"Link", "X-Next-Cursor"} <= set(ok["headers"])
+        columns = score_columns(()) if path == "/v1/scores" else FEEDBACK_COLUMNS
+        assert all(f"`{c}`" in ok["description"] for c in columns)
+
+    def test_no_parameter_is_a_header_openapi_ignores(self, spec: dict[str, Any]) -> None:
+        ignored = {"accept", "content-type", "authorization"}
+        assert not [
+            (path, p["name"])
+            for path, op in operations(spec)
+            for p in op.get("parameters", [])
+            if p["in"] == "header" and p["name"].lower() in ignored
+        ]

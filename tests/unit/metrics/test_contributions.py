@@ -50,17 +50,27 @@ class TestParts:
         got = _parts(ces=ces)
         assert (got["ces_n"], got["ces_sum"], got.get("ces_easy", 0)) == (1, ces, easy)
 
+    @pytest.mark.parametrize("ces", [1, 4, 7])
+    def test_ces_adds_its_square_for_the_variance(self, ces: int) -> None:
+        assert _parts(ces=ces)["ces_sumsq"] == ces * ces
+
     def test_review_stars_count_as_stars(self) -> None:
-        assert _parts(kind="review", stars=2) == {"n": 1, "stars_n": 1, "stars_sum": 2}
+        assert _parts(kind="review", stars=2) == {
+            "n": 1,
+            "stars_n": 1,
+            "stars_sum": 2,
+            "stars_sumsq": 4,
+        }
 
     def test_survey_stars_count_as_stars(self) -> None:
-        assert _parts(stars=4) == {"n": 1, "stars_n": 1, "stars_sum": 4}
+        assert _parts(stars=4) == {"n": 1, "stars_n": 1, "stars_sum": 4, "stars_sumsq": 16}
 
     def test_negative_sentiment_adds_score_and_negative(self) -> None:
         assert _parts(sentiment=("negative", -0.75)) == {
             "n": 1,
             "sentiment_n": 1,
             "sentiment_sum": -0.75,
+            "sentiment_sumsq": 0.5625,
             "sentiment_negative": 1,
         }
 
@@ -69,6 +79,7 @@ class TestParts:
             "n": 1,
             "sentiment_n": 1,
             "sentiment_sum": 0.5,
+            "sentiment_sumsq": 0.25,
         }
 
     def test_unscored_sentiment_is_left_out(self) -> None:

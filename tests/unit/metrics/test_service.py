@@ -95,7 +95,9 @@ class TestPlan:
         out = plan(collapse([gone]), _stored(old))
         assert out.facts == [gone]
         assert out.written == {"deleted": 1}
-        assert out.deltas == {rollup_key(old): {"n": -1, "stars_n": -1, "stars_sum": -4}}
+        assert out.deltas == {
+            rollup_key(old): {"n": -1, "stars_n": -1, "stars_sum": -4, "stars_sumsq": -16}
+        }
 
     def test_older_version_after_delete_does_not_resurrect(self) -> None:
         tombstone = _fact(revision="2", deleted=True)

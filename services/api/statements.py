@@ -1,0 +1,204 @@
+"""The SQL of the api service, built as statements. Scores come from the rollups, never the facts.
+
+Pages are keyset-paged: every listing is ordered by a unique key, a cursor holds the last key
+served, and the next page starts strictly after it, so rows never repeat or go missing between
+pages the way OFFSET paging does when data arrives meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, get_args
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy import tuple_ as row_value
+
+from services.api.models import (
+    CompareQuery,
+    Cursor,
+    FeedbackQuery,
+    Granularity,
+    ScoreKey,
+    ScoreQuery,
+    Window,
+)
+from shared.tables import feedback_facts, score_rollups
+
+GRANULARITIES = get_args(Granularity)
+_SIMPLE_PARTS = (
+    "csat_n", "csat_sum", "csat_satisfied", "ces_n", "ces_sum", "ces_sumsq", "ces_easy",
+    "stars_n", "stars_sum", "stars_sumsq", "sentiment_n", "sentiment_sum", "sentiment_sumsq",
+    "sentiment_negative",
+)  # fmt: skip
+
+
+def _total(column: ColumnElement[Any], where: ColumnElement[bool] | None = None) -> Any:
+    summed = func.sum(column) if where is None else func.sum(column).filter(where)
+    # sum(bigint) is numeric in PostgreSQL; cast back so the service gets ints, not Decimals.
+    kind = Float if isinstance(column.type, Float) else BigInteger
+    return cast(func.coalesce(summed, 0), kind)
+
+
+def _both(a: ColumnElement[bool] | None, b: ColumnElement[bool]) -> ColumnElement[bool]:
+    return b if a is None else and_(a, b)
+
+
+def measures(where: ColumnElement[bool] | None = None, prefix: str = "") -> list[Any]:
+    """n and every PART_KEYS sum, labelled `prefix + key`, over the rows matching `where`."""
+    t = score_rollups.c
+    customer, employee = t.audience != "employee", t.audience == "employee"
+    columns = [_total(t.n, where).label(f"{prefix}n")]
+    for part in ("n", "promoters", "passives", "detractors"):
+        for label, audience in (("nps", customer), ("enps", employee)):
+            summed = _total(t[f"nps_{part}"], _both(where, audience))
+            columns.append(summed.label(f"{prefix}{label}_{part}"))
+    columns += [_total(t[name], where).label(f"{prefix}{name}") for name in _SIMPLE_PARTS]
+    return columns
+
+
+def _bucket(query: ScoreQuery) -> ColumnElement[Any] | None:
+    if query.granularity == "total":
+        return None
+    t = score_rollups.c
+    if query.granularity == "hour":
+        # Rollup rows are hourly already; a zone only changes how the instant is written.
+        return t.bucket_start
+    assert query.granularity in GRANULARITIES  # it is spliced into the SQL text below
+    unit: ColumnElement[str] = literal_column(f"'{query.granularity}'")
+    if query.tz == "UTC":
+        # The same buckets about 20% cheaper than the zone-aware form (measured, 438k rows).
+        utc: ColumnElement[str] = literal_column("'UTC'")
+        return func.timezone(utc, func.date_trunc(unit, func.timezone(utc, t.bucket_start)))
+    # date_trunc(unit, timestamptz, zone): local midnights / Mondays / firsts of the month as
+    # instants, DST-aware. The zone (a validated IANA name) is rendered as an escaped literal:
+    # a bound parameter would differ between SELECT and GROUP BY, which PostgreSQL refuses.
+    return func.date_trunc(unit, t.bucket_start, literal(query.tz, literal_execute=True))
+
+
+def _key_values(key: ScoreKey) -> list[Any]:
+    return list(key.dims) if key.bucket is None else [key.bucket, *key.dims]
+
+
+def _rollup_filters(stmt: Select[Any], filters: Mapping[str, str]) -> Select[Any]:
+    for dim, value in filters.items():
+        stmt = stmt.where(score_rollups.c[dim] == value)
+    return stmt
+
+
+def _scores_where(stmt: Select[Any], query: ScoreQuery, keys: list[Any]) -> Select[Any]:
+    t = score_rollups.c
+    stmt = stmt.where(t.bucket_start >= query.start, t.bucket_start < query.end)
+    stmt = _rollup_filters(stmt, query.filters)
+    # A row's group key is a function of the row, so keyset bounds can filter the input rows.
+    if query.after is not None:
+        after = _key_values(query.after)
+        stmt = stmt.where(row_value(*keys) > row_value(*after) if keys else false())
+    if query.until is not None and keys:
+        stmt = stmt.where(row_value(*keys) <= row_value(*_key_values(query.until)))
+    return stmt
+
+
+def _grouped(query: ScoreQuery, *columns: Any) -> Select[Any]:
+    """SELECT [bucket,] group_by dims, columns ... GROUP BY and ORDER BY that key."""
+    bucket = _bucket(query)
+    dims: list[Any] = [score_rollups.c[d] for d in query.group_by]
+    keys = dims if bucket is None else [bucket, *dims]
+    labelled = dims if bucket is None else [bucket.label("bucket"), *dims]
+    stmt = _scores_where(select(*labelled, *columns), query, keys)
+    return stmt.group_by(*keys).order_by(*keys)
+
+
+def scores_statement(query: ScoreQuery, limit: int | None) -> Select[Any]:
+    stmt = _grouped(query, *measures())
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def scores_page_end(query: ScoreQuery) -> Select[Any]:
+    """The keys of the limit-th row and the one after it (two rows: another page follows)."""
+    # count(*) keeps a SELECT without keys (total, no group_by) valid and one row long.
+    return _grouped(query, func.count()).offset(query.limit - 1).limit(2)
+
+
+def _in(window: Window) -> ColumnElement[bool]:
+    t = score_rollups.c
+    return and_(t.bucket_start >= window.start, t.bucket_start < window.end)
+
+
+def compare_statement(query: CompareQuery) -> Select[Any]:
+    """Both windows' parts per group in one pass, labelled current_* and previous_*."""
+    dims = [score_rollups.c[d] for d in query.group_by]
+    current, previous = _in(query.current), _in(query.previous)
+    stmt = select(*dims, *measures(current, "current_"), *measures(previous, "previous_"))
+    stmt = _rollup_filters(stmt.where(or_(current, previous)), query.filters)
+    return stmt.group_by(*dims).order_by(*dims)
+
+
+def touchpoints_statement() -> Select[Any]:
+    t = score_rollups.c
+    stage = func.mode().within_group(t.journey_stage).label("journey_stage")
+    return select(t.touchpoint, stage, *measures()).group_by(t.touchpoint).order_by(t.touchpoint)
+
+
+_FEEDBACK_COLUMNS = (
+    "feedback_id", "source_kind", "source", "source_id", "occurred_at", "touchpoint",
+    "journey_stage", "channel", "segment", "language", "redacted_text", "sentiment_label",
+    "sentiment_score", "sentiment_confidence", "topics", "nps", "csat", "ces", "stars",
+    "model_version",
+)  # fmt: skip
+
+
+def _feedback_where(stmt: Select[Any], query: FeedbackQuery) -> Select[Any]:
+    f = feedback_facts.c
+    stmt = stmt.where(f.deleted.is_(False))
+    equal = {
+        "touchpoint": query.touchpoint,
+        "sentiment_label": query.sentiment,
+        "language": query.language,
+        "source_kind": query.source_kind,
+    }
+    for column, value in equal.items():
+        if value is not None:
+            stmt = stmt.where(f[column] == value)
+    if query.topic is not None:
+        # JSONB containment: served by a GIN (jsonb_path_ops) index on topics.
+        stmt = stmt.where(f.topics.contains([{"label": query.topic}]))
+    if query.start is not None:
+        stmt = stmt.where(f.occurred_at >= query.start)
+    if query.end is not None:
+        stmt = stmt.where(f.occurred_at < query.end)
+    key = row_value(f.occurred_at, f.feedback_id)
+    # Newest first: later pages hold smaller keys.
+    if query.after is not None:
+        stmt = stmt.where(key < row_value(*_cursor_values(query.after)))
+    if query.until is not None:
+        stmt = stmt.where(key >= row_value(*_cursor_values(query.until)))
+    return stmt.order_by(f.occurred_at.desc(), f.feedback_id.desc())
+
+
+def _cursor_values(cursor: Cursor) -> tuple[Any, Any]:
+    return cursor.occurred_at, cursor.feedback_id
+
+
+def feedback_statement(query: FeedbackQuery, limit: int | None) -> Select[Any]:
+    f = feedback_facts.c
+    stmt = _feedback_where(select(*(f[c] for c in _FEEDBACK_COLUMNS)), query)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def feedback_page_end(query: FeedbackQuery) -> Select[Any]:
+    f = feedback_facts.c
+    stmt = _feedback_where(select(f.occurred_at, f.feedback_id), query)
+    return stmt.offset(query.limit - 1).limit(2)
