@@ -87,6 +87,8 @@ feedback_facts = Table(
     Column("touchpoint", Text, nullable=False),
     Column("journey_stage", Text, nullable=False),
     Column("touchpoint_rule", Text, nullable=False),
+    # The source's own touchpoint, as sent: remapping after a journey-rule change starts here.
+    Column("touchpoint_hint", Text),
     Column("channel", Text, nullable=False, server_default=""),
     Column("segment", Text, nullable=False, server_default=""),
     Column("language", Text, nullable=False, server_default=""),

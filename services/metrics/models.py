@@ -47,6 +47,7 @@ def fact_from_event(event: EnrichedFeedbackEvent) -> Fact:
         "touchpoint": en.touchpoint,
         "journey_stage": en.journey_stage.value,
         "touchpoint_rule": en.touchpoint_rule,
+        "touchpoint_hint": fb.touchpoint,
         "channel": fb.channel or "",
         "segment": fb.customer.segment or "",
         "language": en.language or "",
