@@ -16,3 +16,9 @@ class ReviewsSettings(IngestSettings):
 
     service_name: str = "reviews"
     http: HttpSettings = Field(default_factory=lambda: HttpSettings(port=8003))
+    yelp_max_pages: int = Field(
+        default=4,
+        ge=1,
+        le=20,
+        description="Pages of 50 newest reviews searched for a notified Yelp review.",
+    )

@@ -1,0 +1,1 @@
+"""Review-platform webhook adapters, one module per vendor."""

@@ -1,0 +1,1 @@
+"""Social-network webhook adapters, one module per vendor."""
