@@ -6,6 +6,11 @@ pending topic, where the fetch worker tries again. Offsets are committed after t
 acknowledged the re-published envelopes, so a re-run only replays what arrived since; a replay
 that lands twice is harmless (event ids are deterministic). Records of other vendors or other
 sources are skipped and committed past, so a vendor filter gets a group of its own.
+
+Each run tags what it republishes with a `replay_run` header, which the dead-letter step keeps.
+A record carrying this run's own tag was replayed and failed again during this run: the run
+stops reading that partition there (without committing it), so a permanently failing fetch is
+replayed once per run instead of cycling until the process is killed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import asyncio
 import os
 import time
+import uuid
 from dataclasses import dataclass
 
 import structlog
@@ -70,6 +76,8 @@ async def replay_fetches(
     )
     producer = create_producer(kafka, "voc-fetch-replay")
     report = ReplayReport()
+    run_id = uuid.uuid4().hex.encode()
+    caught_up: set[TopicPartition] = set()  # partitions where this run's own replays came back
     await consumer.start()
     await producer.start()
     try:
@@ -87,26 +95,40 @@ async def replay_fetches(
                 continue
             quiet_since = time.monotonic()
             futures = []
+            done: list[ConsumerRecord] = []  # type: ignore[type-arg]
             for rec in records:
+                tp = TopicPartition(rec.topic, rec.partition)
+                if tp in caught_up:
+                    continue
+                if dict(rec.headers or ()).get("replay_run") == run_id:
+                    caught_up.add(tp)
+                    consumer.pause(tp)
+                    continue
+                done.append(rec)
                 if not _replayable(rec, vendor):
                     report.skipped += 1
                     continue
                 report.replayed += 1
                 if dry_run:
                     continue
-                headers = [(k, v) for k, v in rec.headers or () if not k.startswith("dlq_")]
+                headers = [
+                    (k, v)
+                    for k, v in rec.headers or ()
+                    if not k.startswith("dlq_") and k not in ("replay_run", "replayed_from")
+                ]
                 headers.append(
                     ("replayed_from", f"{rec.topic}/{rec.partition}/{rec.offset}".encode())
                 )
+                headers.append(("replay_run", run_id))
                 futures.append(
                     await producer.send(
                         FetchPendingEvent.TOPIC, value=rec.value, key=rec.key, headers=headers
                     )
                 )
             await asyncio.gather(*futures)
-            if not dry_run:
+            if not dry_run and done:
                 offsets: dict[TopicPartition, int] = {}
-                for rec in records:
+                for rec in done:
                     tp = TopicPartition(rec.topic, rec.partition)
                     offsets[tp] = max(offsets.get(tp, 0), rec.offset + 1)
                 await consumer.commit(offsets)

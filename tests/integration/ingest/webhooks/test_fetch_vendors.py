@@ -125,6 +125,33 @@ class TestSurveyMonkeyWebhook:
         [record] = await records_where(surveys.kafka, SURVEY_TOPIC, of_item("surveymonkey", rid))
         assert decode(record).data.survey.nps == 9  # type: ignore[union-attr]
 
+    async def test_replay_of_a_fetch_still_failing_ends_and_keeps_it_for_the_next_run(
+        self, surveys: Surveys, unique: str
+    ) -> None:
+        rid = f"5{unique}"
+        surveys.api.serve(_sm_path(rid), (503, {"error": {"message": "down for good"}}))
+        await _post_sm(surveys, rid, event_id=f"dead-{unique}")
+
+        def mine(record: object) -> bool:
+            event = FetchPendingEvent.model_validate_json(record.value)  # type: ignore[attr-defined]
+            return event.data.source_id == rid
+
+        await records_where(surveys.kafka, DLQ_TOPIC, mine)
+        group = f"replay-{unique}"
+        first = await replay_fetches(surveys.kafka, vendor="surveymonkey", group_id=group, idle_s=8)
+        # The replayed envelope failed again and came back to the DLQ during the run: the run
+        # stopped there instead of cycling it, and left it for the next run.
+        assert first.replayed >= 1
+        [_, again] = await records_where(surveys.kafka, DLQ_TOPIC, mine, count=2)
+        assert dict(again.headers)["dlq_reason"] == b"fetch_failed"
+        surveys.api.serve(_sm_path(rid), (200, vendors.surveymonkey_details(rid, nps=3)))
+        second = await replay_fetches(
+            surveys.kafka, vendor="surveymonkey", group_id=group, idle_s=1
+        )
+        assert second.replayed >= 1
+        [record] = await records_where(surveys.kafka, SURVEY_TOPIC, of_item("surveymonkey", rid))
+        assert decode(record).data.survey.nps == 3  # type: ignore[union-attr]
+
     async def test_edited_response_is_a_newer_revision(self, surveys: Surveys, unique: str) -> None:
         rid = f"6{unique}"
         surveys.api.serve(
