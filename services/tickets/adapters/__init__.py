@@ -1,0 +1,1 @@
+"""Help-desk vendors' webhook adapters, one module each (see `shared.ingest.webhooks`)."""
