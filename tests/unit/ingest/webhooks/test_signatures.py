@@ -67,8 +67,9 @@ class TestVerifySignature:
         assert _reason(exc) == "bad_signature"
 
     def test_zendesk_documented_example_verifies(self) -> None:
-        # Zendesk's event-connectors page signs its example as BODY ‖ TIMESTAMP, while its
-        # webhooks page (and the issue) say TIMESTAMP ‖ BODY: the primitive checks either.
+        # An older Zendesk docs example signs BODY ‖ TIMESTAMP: the HMAC primitive verifies it
+        # over that message. The Zendesk adapter itself accepts only TIMESTAMP ‖ BODY, as the
+        # current docs say (see services/tickets/adapters/zendesk.py and its tests).
         body, stamp = b'{"say": "hello"}', b"2021-07-25T10:00:00Z"
         verify_signature(
             "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=",
