@@ -16,6 +16,10 @@ COMMANDS = {
         "put dead-lettered vendor fetches back on voc.fetch.pending.v1",
     ),
     "import": ("services.importer", "bulk-import a file through the ingestion services"),
+    "remap": (
+        "services.metrics.remap",
+        "re-resolve past facts' touchpoints with the current journey catalog",
+    ),
 }
 
 

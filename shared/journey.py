@@ -1,15 +1,20 @@
 """The journey catalog: touchpoints, their journey stages and owners, and the mapping tables.
 
 The catalog is data (`shared/journey.yaml`, or the file `VOC_JOURNEY_FILE` names), validated in
-full at start-up so a typo fails the service before it consumes anything. Only the contract
-lives here; how an item is resolved to a touchpoint is the classifier's business.
+full at start-up so a typo fails the service before it consumes anything. What the catalog means
+for one item (`Journey.resolve`) lives here too, because two services apply it: the classifier to
+new items, and the metrics service's remap to stored facts after the rules change. Both must
+reach the same answer from the same fields, or a remap would move scores the classifier disagrees
+with.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -30,6 +35,7 @@ from shared.events import JourneyStage, SourceKind, Topic
 
 JOURNEY_FILE_ENV = "VOC_JOURNEY_FILE"
 SUPPORTED_VERSIONS = (1,)
+_SEPARATORS = re.compile(r"[\s\-./]+")
 
 
 class JourneyError(ValueError):
@@ -88,6 +94,88 @@ def _default_shorthand(value: Any) -> Any:
     return {"overall": value} if isinstance(value, str) else value
 
 
+def normalise(value: str) -> str:
+    """Catalog-name form of a free-text label: 'Mobile App' -> 'mobile_app'."""
+    return _SEPARATORS.sub("_", value.strip().casefold()).strip("_")
+
+
+def _fold(values: Iterable[Any]) -> set[str]:
+    return {str(v).strip().casefold() for v in values}
+
+
+def _metadata_values(value: Any) -> set[str]:
+    if value is None or isinstance(value, dict):
+        return set()
+    return _fold(value if isinstance(value, list) else [value])
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFields:
+    """What resolution reads of an item; a live Feedback and a stored fact both provide it."""
+
+    source_kind: str
+    source: str
+    channel: str | None = None
+    touchpoint_hint: str | None = None
+    tags: Sequence[Any] = ()  # tags kept outside metadata (a ticket's own tags)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def all_tags(self) -> set[str]:
+        extra = self.metadata.get("tags")
+        return _fold([*self.tags, *(extra if isinstance(extra, list) else ())])
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    touchpoint: str
+    stage: JourneyStage
+    rule: str  # "explicit", "rule:<name>", "topic:<label>" or "default"
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRule:
+    """A rule with its accepted values pre-folded, so matching is set lookups only."""
+
+    rule: Rule
+    source_kinds: frozenset[str] | None
+    sources: frozenset[str] | None
+    channels: frozenset[str] | None
+    tags: frozenset[str] | None
+    metadata: tuple[tuple[str, frozenset[str]], ...]
+
+    @classmethod
+    def of(cls, rule: Rule) -> _CompiledRule:
+        m = rule.match
+
+        def opt(values: Iterable[Any] | None) -> frozenset[str] | None:
+            return None if values is None else frozenset(_fold(values))
+
+        return cls(
+            rule=rule,
+            source_kinds=opt(m.source_kind),
+            sources=opt(m.source),
+            channels=opt(m.channel),
+            tags=opt(m.tags),
+            metadata=tuple((k, frozenset(_fold(v))) for k, v in (m.metadata or {}).items()),
+        )
+
+    def matches(self, item: ItemFields, tags: set[str]) -> bool:
+        if self.source_kinds is not None and item.source_kind not in self.source_kinds:
+            return False
+        if self.sources is not None and item.source.casefold() not in self.sources:
+            return False
+        if (
+            self.channels is not None
+            and (item.channel or "").strip().casefold() not in self.channels
+        ):
+            return False
+        if self.tags is not None and not (self.tags & tags):
+            return False
+        return all(
+            _metadata_values(item.metadata.get(key)) & accepted for key, accepted in self.metadata
+        )
+
+
 class Journey(_Frozen):
     """The validated catalog."""
 
@@ -99,6 +187,8 @@ class Journey(_Frozen):
     default_touchpoint: Annotated[DefaultTouchpoint, BeforeValidator(_default_shorthand)]
 
     _by_name: dict[str, Touchpoint] = PrivateAttr(default_factory=dict)
+    _compiled: tuple[_CompiledRule, ...] = PrivateAttr(default=())
+    _by_topic: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Journey:
@@ -130,6 +220,8 @@ class Journey(_Frozen):
         if problems:
             raise ValueError("; ".join(problems))
         self._by_name = {t.name: t for t in self.touchpoints}
+        self._compiled = tuple(_CompiledRule.of(r) for r in self.rules)
+        self._by_topic = {k.value: v for k, v in self.topic_touchpoints.items()}
         return self
 
     def get(self, name: str) -> Touchpoint | None:
@@ -156,6 +248,30 @@ class Journey(_Frozen):
         """The fallback touchpoint for an item of this source kind."""
         d = self.default_touchpoint
         return d.by_source_kind.get(SourceKind(kind), d.overall)
+
+    def resolve(self, item: ItemFields, topics: Sequence[str] = ()) -> Resolution:
+        """The touchpoint of `item` and what decided it, given its topics (primary first).
+
+        Order: the source's own touchpoint if the catalog knows it -> the first matching rule in
+        file order -> the first mapped topic -> the default for the item's source kind.
+        """
+        if item.touchpoint_hint:
+            # A hint the catalog does not know (a typo, another company's naming) falls through
+            # rather than creating an unowned touchpoint in the scores.
+            explicit = normalise(item.touchpoint_hint)
+            if explicit in self._by_name:
+                return self._decided(explicit, "explicit")
+        tags = item.all_tags()
+        for compiled in self._compiled:
+            if compiled.matches(item, tags):
+                return self._decided(compiled.rule.touchpoint, f"rule:{compiled.rule.name}")
+        for label in topics:
+            if (touchpoint := self._by_topic.get(label)) is not None:
+                return self._decided(touchpoint, f"topic:{label}")
+        return self._decided(self.default_for(item.source_kind), "default")
+
+    def _decided(self, touchpoint: str, rule: str) -> Resolution:
+        return Resolution(touchpoint, self.stage_of(touchpoint), rule)
 
 
 def _duplicates(what: str, names: Iterable[str]) -> list[str]:

@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 
 from shared.events import JourneyStage, SourceKind, Topic
-from shared.journey import JOURNEY_FILE_ENV, JourneyError, load_journey, parse_journey
+from shared.journey import (
+    JOURNEY_FILE_ENV,
+    ItemFields,
+    Journey,
+    JourneyError,
+    load_journey,
+    normalise,
+    parse_journey,
+)
 
 MINIMAL = """
 version: 1
@@ -175,3 +183,63 @@ class TestParseJourney:
     def test_non_mapping_document_is_rejected(self) -> None:
         with pytest.raises(JourneyError, match="mapping"):
             parse_journey("- just\n- a list\n")
+
+
+RESOLVING = """
+version: 1
+touchpoints:
+  - {name: website, stage: consideration, team: digital}
+  - {name: mobile_app, stage: consideration, team: mobile}
+  - {name: delivery, stage: retention, team: logistics}
+  - {name: support, stage: retention, team: care}
+rules:
+  - {name: in_app, match: {channel: [in_app, ios]}, touchpoint: mobile_app}
+  - {name: shipping_tags, match: {tags: shipping}, touchpoint: delivery}
+topic_touchpoints: {delivery: delivery}
+default_touchpoint: {overall: website, by_source_kind: {ticket: support}}
+"""
+
+
+@pytest.fixture(scope="module")
+def resolving() -> Journey:
+    return parse_journey(RESOLVING)
+
+
+class TestJourneyResolve:
+    """The shared semantics on plain item fields, as a stored fact provides them."""
+
+    def test_catalogued_hint_is_normalised_and_wins(self, resolving: Journey) -> None:
+        item = ItemFields("survey", "typeform", channel="ios", touchpoint_hint=" Delivery ")
+        got = resolving.resolve(item, ["delivery"])
+        assert (got.touchpoint, got.stage, got.rule) == (
+            "delivery",
+            JourneyStage.retention,
+            "explicit",
+        )
+
+    def test_tags_kept_in_metadata_match_a_tag_rule(self, resolving: Journey) -> None:
+        item = ItemFields("ticket", "zendesk", metadata={"tags": ["urgent", "Shipping"]})
+        assert resolving.resolve(item).rule == "rule:shipping_tags"
+
+    def test_own_tags_match_as_well(self, resolving: Journey) -> None:
+        item = ItemFields("ticket", "zendesk", tags=("shipping",), metadata={"tags": "x"})
+        assert resolving.resolve(item).rule == "rule:shipping_tags"
+
+    def test_stored_empty_channel_matches_no_channel_rule(self, resolving: Journey) -> None:
+        got = resolving.resolve(ItemFields("survey", "typeform", channel=""), [])
+        assert (got.touchpoint, got.rule) == ("website", "default")
+
+    def test_topic_labels_are_plain_strings(self, resolving: Journey) -> None:
+        got = resolving.resolve(ItemFields("review", "trustpilot"), ["other", "delivery"])
+        assert (got.touchpoint, got.rule) == ("delivery", "topic:delivery")
+
+    def test_source_kind_default_without_any_signal(self, resolving: Journey) -> None:
+        got = resolving.resolve(ItemFields("ticket", "zendesk", touchpoint_hint="drone_pad"))
+        assert (got.touchpoint, got.stage, got.rule) == (
+            "support",
+            JourneyStage.retention,
+            "default",
+        )
+
+    def test_normalise_maps_free_text_to_catalog_form(self) -> None:
+        assert normalise(" Mobile-App ") == "mobile_app"

@@ -6,7 +6,16 @@ from typing import Any
 import pytest
 
 from services.classifier.touchpoints import TouchpointResolver, normalise
-from shared.events import Feedback, JourneyStage, SourceKind, TicketPart
+from services.metrics import remap
+from services.metrics.models import fact_from_event
+from shared.events import (
+    EnrichedFeedback,
+    EnrichedFeedbackEvent,
+    Feedback,
+    JourneyStage,
+    SourceKind,
+    TicketPart,
+)
 from shared.ids import feedback_id_for
 from shared.journey import load_journey, parse_journey
 
@@ -181,3 +190,40 @@ class TestPackagedCatalogResolution:
     ) -> None:
         got = packaged.resolve(feedback(SourceKind.review, source="trustpilot"), [topic])
         assert (got.touchpoint, got.rule) == (touchpoint, f"topic:{topic}")
+
+
+def stored_fields(fb: Feedback) -> Any:
+    """The fact the metrics writer would store for `fb`, as the remap reads it back."""
+    enrichment = {
+        "touchpoint": "brand",
+        "journey_stage": "loyalty",
+        "touchpoint_rule": "default",
+        "model_version": "t",
+    }
+    event = EnrichedFeedbackEvent.wrap(
+        EnrichedFeedback.model_validate({**fb.model_dump(), "enrichment": enrichment}),
+        producer="classifier",
+    )
+    return remap.item_fields(fact_from_event(event))
+
+
+class TestStoredFactResolvesLikeTheLiveItem:
+    """The remap re-resolves facts; a fact must resolve as its item did at classification."""
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {"touchpoint": "Delivery", "channel": "in_app"},
+            {"touchpoint": "drone_pad", "channel": "ios"},
+            {"metadata": {"form_id": "Cart"}},
+            {"metadata": {"tags": ["refund"]}},
+            {"channel": "WEB", "metadata": {"plan": "vip"}},
+            {"channel": None},
+        ],
+    )
+    def test_same_resolution_from_the_stored_fields(
+        self, resolver: TouchpointResolver, fields: dict[str, Any]
+    ) -> None:
+        fb = feedback(**fields)
+        live = resolver.resolve(fb, ["pricing"])
+        assert resolver.journey.resolve(stored_fields(fb), ["pricing"]) == live
