@@ -16,6 +16,7 @@ COMMANDS = {
         "put dead-lettered vendor fetches back on voc.fetch.pending.v1",
     ),
     "import": ("services.importer", "bulk-import a file through the ingestion services"),
+    "api-key": ("services.api.keys_cli", "create, list or revoke BI API keys"),
     "remap": (
         "services.metrics.remap",
         "re-resolve past facts' touchpoints with the current journey catalog",

@@ -173,6 +173,10 @@ def main() -> int:
         bootstrap, db_url = stack.start_infra()
         stack.prepare(bootstrap, db_url)
         stack.start_services(bootstrap, db_url)
+        # The BI API wants a key (unless API_AUTH__ENABLED=false): say how to make one.
+        url_env = "" if os.environ.get("VOC_DATABASE_URL") else f"VOC_DATABASE_URL={db_url} "
+        create = "api-key create --name me --scopes scores:read,feedback:read"
+        say(f"api key     {url_env}.venv/bin/voc {create}")
         say(f"ready; logs in {stack.logs}. Ctrl-C stops everything.")
         code = stack.watch()
     except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:

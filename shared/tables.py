@@ -14,13 +14,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     Index,
+    LargeBinary,
     MetaData,
     SmallInteger,
     Table,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -132,4 +133,18 @@ score_rollups = Table(
         for m in ROLLUP_MEASURES
     ),
     Index("ix_score_rollups_touchpoint_bucket", "touchpoint", "bucket_start"),
+)
+
+# BI API keys (`voc_<id>_<secret>`): the secret is stored only as its SHA-256. The api service
+# reads this table and writes nothing but last_used_at; `voc api-key` manages the rows.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("secret_sha256", LargeBinary, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
 )

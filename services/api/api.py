@@ -9,14 +9,24 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from services.api import export, service
+from services.api.auth import AUTH_RESPONSES, requires
 from services.api.compare import compare_page
 from services.api.deps import CatalogDep, RepositoryDep, SettingsDep
+from services.api.journey import JourneyDep, journey_out
+from services.api.keys import FEEDBACK_READ, SCORES_READ
 from services.api.query_params import CompareQueryDep, FeedbackQueryDep, ScoreQueryDep
-from services.api.schemas import ComparePage, FeedbackPage, ScoresPage, TouchpointsPage
+from services.api.schemas import (
+    ComparePage,
+    FeedbackPage,
+    JourneyOut,
+    ScoresPage,
+    TouchpointsPage,
+)
 from shared.http import ERROR_RESPONSES, ErrorBody
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
+    **AUTH_RESPONSES,
     503: {
         "model": ErrorBody,
         "description": "The database is unavailable (`database_unavailable`); retry later.",
@@ -68,6 +78,7 @@ def _csv(
 @router.get(
     "/scores",
     response_model=ScoresPage,
+    dependencies=[requires(SCORES_READ)],
     responses=_with_csv(
         "`bucket_start` (empty for granularity=total), one column per `group_by` dimension "
         "named after it, then "
@@ -89,6 +100,7 @@ async def get_scores(
 @router.get(
     "/scores/compare",
     response_model=ComparePage,
+    dependencies=[requires(SCORES_READ)],
     responses={
         200: {
             "description": "Per group: the metric in both windows with its n, current − "
@@ -103,7 +115,7 @@ async def compare_scores(
     return compare_page(await repo.compare(query), query, settings.min_n)
 
 
-@router.get("/touchpoints", response_model=TouchpointsPage)
+@router.get("/touchpoints", response_model=TouchpointsPage, dependencies=[requires(SCORES_READ)])
 async def get_touchpoints(
     catalog: CatalogDep, repo: RepositoryDep, settings: SettingsDep
 ) -> TouchpointsPage:
@@ -113,8 +125,20 @@ async def get_touchpoints(
 
 
 @router.get(
+    "/journey",
+    response_model=JourneyOut,
+    tags=["journey"],
+    dependencies=[requires(SCORES_READ)],
+)
+async def journey_catalog(journey: JourneyDep) -> JourneyOut:
+    """The journey catalog: stages, touchpoints with stage and team, mapping rules, defaults."""
+    return journey_out(journey)
+
+
+@router.get(
     "/feedback",
     response_model=FeedbackPage,
+    dependencies=[requires(FEEDBACK_READ)],
     tags=["feedback"],
     responses=_with_csv(", ".join(f"`{c}`" for c in export.FEEDBACK_COLUMNS) + "."),
 )

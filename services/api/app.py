@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.api.api import router
+from services.api.auth import create_authenticator
 from services.api.models import CatalogEntry
 from services.api.repository import Repository
 from services.api.settings import ApiSettings
@@ -44,7 +45,17 @@ def create_app(settings: ApiSettings, catalog: Sequence[CatalogEntry] | None = N
         app.state.settings = settings
         app.state.sessionmaker = create_sessionmaker(readonly)
         app.state.catalog = list(entries)
-        log.info("api.started", touchpoints=len(app.state.catalog), min_n=settings.min_n)
+        app.state.authenticator = create_authenticator(
+            settings.auth, app.state.sessionmaker, engine, settings.query_timeout_s, registry
+        )
+        log.info(
+            "api.started",
+            touchpoints=len(app.state.catalog),
+            min_n=settings.min_n,
+            auth=settings.auth.enabled,
+        )
+        if not settings.auth.enabled:
+            log.warning("api.auth_disabled")
         try:
             yield
         finally:
@@ -54,7 +65,8 @@ def create_app(settings: ApiSettings, catalog: Sequence[CatalogEntry] | None = N
     app = FastAPI(
         title="VoC BI API",
         version="1.0.0",
-        summary="Read-only scores, touchpoints and verbatims for BI tools.",
+        summary="Read-only scores, touchpoints and verbatims for BI tools. Every /v1 route "
+        "needs an API key (`Authorization: Bearer <key>`) with the scope it lists.",
         lifespan=lifespan,
     )
 

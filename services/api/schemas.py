@@ -194,3 +194,47 @@ class ComparePage(BaseModel):
     previous_to: datetime
     min_n: int
     items: list[CompareItem] = Field(description="One per group seen in either window, by group.")
+
+
+class JourneyTouchpoint(BaseModel):
+    name: str
+    stage: str = Field(description="The journey stage the touchpoint belongs to.")
+    team: str = Field(description="The team that owns it (alert routing, ownership).")
+
+
+class JourneyRuleMatch(BaseModel):
+    """Conditions on an item's source fields; null means not a condition. All given must hold,
+    a list matches any of its values, and comparisons ignore case."""
+
+    source_kind: list[str] | None
+    source: list[str] | None
+    channel: list[str] | None
+    tags: list[str] | None = Field(description="The item carries any of these tags.")
+    metadata: dict[str, list[str]] | None = Field(
+        description="Metadata key -> accepted values, compared as text."
+    )
+
+
+class JourneyRule(BaseModel):
+    name: str = Field(description="Recorded on each fact it decides as `rule:<name>`.")
+    match: JourneyRuleMatch
+    touchpoint: str
+
+
+class JourneyDefault(BaseModel):
+    overall: str = Field(description="The touchpoint when nothing else decides.")
+    by_source_kind: dict[str, str] = Field(description="Source kind -> its own fallback.")
+
+
+class JourneyOut(BaseModel):
+    version: int = Field(description="Catalog format version.")
+    resolution_order: list[str] = Field(
+        description="How an item gets its touchpoint, first that applies wins: the source's own "
+        "touchpoint if catalogued (`explicit`), the first matching rule in order (`rule:<name>`), "
+        "the first mapped topic, primary first (`topic:<label>`), the default (`default`)."
+    )
+    stages: list[str] = Field(description="Journey stages in journey order.")
+    touchpoints: list[JourneyTouchpoint] = Field(description="In catalog order.")
+    rules: list[JourneyRule] = Field(description="In the order they are tried.")
+    topic_touchpoints: dict[str, str] = Field(description="Topic label -> touchpoint.")
+    default_touchpoint: JourneyDefault

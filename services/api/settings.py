@@ -1,13 +1,32 @@
-"""Settings of the api service (env prefix `API_`, e.g. `API_DATABASE__URL`, `API_MIN_N`)."""
+"""Settings of the api service (env prefix `API_`, e.g. `API_DATABASE__URL`, `API_MIN_N`,
+`API_AUTH__ENABLED`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import BaseServiceSettings, DatabaseSettings, HttpSettings
+
+
+class AuthSettings(BaseModel):
+    """Bearer API keys (`voc api-key create`). Off only for a local setup that wants none."""
+
+    enabled: bool = True
+    cache_ttl_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a key lookup is reused; a revoke takes effect within this time.",
+    )
+    cache_max_keys: int = Field(default=10_000, ge=1, description="Most key lookups kept.")
+    track_last_used: bool = Field(
+        default=True, description="Record when a key was last used (one small write a minute)."
+    )
+    last_used_interval_s: float = Field(
+        default=60.0, ge=0, description="Least time between two last_used_at writes of a key."
+    )
 
 
 class ApiSettings(BaseServiceSettings):
@@ -16,6 +35,7 @@ class ApiSettings(BaseServiceSettings):
     service_name: str = "api"
     http: HttpSettings = Field(default_factory=HttpSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     min_n: int = Field(default=30, ge=1, description="A score on fewer answers is low-confidence.")
     default_window_days: int = Field(default=30, ge=1, description="Scores window when no `from`.")
     journey_file: Path | None = Field(

@@ -1,5 +1,6 @@
 """The whole pipeline as a user runs it (`python -m shared.stack`, what `make run` starts),
-driven as a black box over HTTP: post to all four ingestion services, read scores from the API.
+driven as a black box over HTTP: post to all four ingestion services, read scores from the API
+with a key made by `voc api-key create` against the stack's database.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class RunningStack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.ports['pg']}/voc"
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +88,18 @@ def _wait_ready(stack: RunningStack, timeout_s: float = 300.0) -> None:
     raise AssertionError(f"stack not ready in {timeout_s}s:\n{out.read_text()[-4000:]}")
 
 
+@pytest.fixture(scope="module")
+def api_auth(stack: RunningStack) -> dict[str, str]:
+    """A key with both read scopes, made as a user would (`voc api-key create` runs this module)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOC_", "API_"))}
+    env["API_DATABASE__URL"] = stack.database_url
+    command = [sys.executable, "-m", "services.api.keys_cli", "create", "--name", "e2e",
+               "--scopes", "scores:read,feedback:read"]  # fmt: skip
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return {"Authorization": f"Bearer {proc.stdout.strip()}"}
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as c:
@@ -95,15 +112,17 @@ def _nps(scores: list[int]) -> float:
     return 100 * (promoters - detractors) / len(scores)
 
 
-async def _scores(client: httpx.AsyncClient, stack: RunningStack, **params: str) -> list[Any]:
-    resp = await client.get(f"{stack.url('api')}/v1/scores", params=params)
+async def _scores(
+    client: httpx.AsyncClient, stack: RunningStack, auth: dict[str, str], **params: str
+) -> list[Any]:
+    resp = await client.get(f"{stack.url('api')}/v1/scores", params=params, headers=auth)
     assert resp.status_code == 200, resp.text
     return list(resp.json()["items"])
 
 
 class TestWholePipeline:
     async def test_feedback_from_all_four_sources_becomes_scores(
-        self, stack: RunningStack, client: httpx.AsyncClient
+        self, stack: RunningStack, client: httpx.AsyncClient, api_auth: dict[str, str]
     ) -> None:
         now = datetime.now(UTC) - timedelta(minutes=5)
         at = now.isoformat()
@@ -184,7 +203,9 @@ class TestWholePipeline:
         expected_total = len(responses) + len(tickets) + len(reviews) + 1
 
         async def total() -> list[Any]:
-            return await _scores(client, stack, granularity="total", group_by="source_kind")
+            return await _scores(
+                client, stack, api_auth, granularity="total", group_by="source_kind"
+            )
 
         items = await eventually(
             total, lambda it: sum(i["n"] for i in it) == expected_total, timeout_s=90
@@ -200,7 +221,9 @@ class TestWholePipeline:
 
         by_tp = {
             i["group"]["touchpoint"]: i
-            for i in await _scores(client, stack, granularity="total", group_by="touchpoint")
+            for i in await _scores(
+                client, stack, api_auth, granularity="total", group_by="touchpoint"
+            )
         }
         assert by_tp["checkout"]["nps"]["value"] == pytest.approx(_nps(nps_answers))
         assert by_tp["customer_support"]["csat"]["n"] == 3
@@ -208,7 +231,9 @@ class TestWholePipeline:
         # The social post named no touchpoint: it was inferred from its (delivery) topic.
         assert by_tp["delivery"]["n"] == 1
 
-        feed = await client.get(f"{stack.url('api')}/v1/feedback", params={"source_kind": "social"})
+        feed = await client.get(
+            f"{stack.url('api')}/v1/feedback", params={"source_kind": "social"}, headers=api_auth
+        )
         assert feed.status_code == 200
         [item] = feed.json()["items"]
         assert item["language"] == "ru"
@@ -222,6 +247,14 @@ class TestWholePipeline:
             assert ready.status_code == 200, (name, ready.text)
             metrics = await client.get(f"{stack.url(name)}/metrics")
             assert f"voc_{name}_" in metrics.text, name
+
+    async def test_the_api_refuses_a_request_without_a_key(
+        self, stack: RunningStack, client: httpx.AsyncClient
+    ) -> None:
+        resp = await client.get(f"{stack.url('api')}/v1/scores")
+        assert resp.status_code == 401
+        assert resp.json()["error"] == "unauthorized"
+        assert resp.headers["www-authenticate"] == "Bearer"
 
     def test_sigterm_stops_every_process(self, stack: RunningStack) -> None:
         stack.proc.send_signal(signal.SIGTERM)

@@ -1,4 +1,7 @@
-"""A fresh database per test module (tables from shared.tables) and an api client on it."""
+"""A fresh database per test module (tables from shared.tables) and an api client on it.
+
+The client runs with API-key auth off unless a test passes `auth`: only test_auth.py is about it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.api.app import create_app
-from services.api.settings import ApiSettings
+from services.api.settings import ApiSettings, AuthSettings
 from shared.db import async_url
 from shared.embedded import EmbeddedPostgres
 from shared.settings import DatabaseSettings
@@ -48,9 +51,14 @@ async def writer(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def open_client(url: str, query_timeout_s: float = 10.0) -> AsyncIterator[httpx.AsyncClient]:
+async def open_client(
+    url: str, query_timeout_s: float = 10.0, auth: AuthSettings | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = ApiSettings(
-        database=DatabaseSettings(url=url), min_n=MIN_N, query_timeout_s=query_timeout_s
+        database=DatabaseSettings(url=url),
+        min_n=MIN_N,
+        query_timeout_s=query_timeout_s,
+        auth=auth or AuthSettings(enabled=False),
     )
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)

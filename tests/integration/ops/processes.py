@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -32,6 +34,17 @@ class RunningStack:
     @property
     def database_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.ports['pg']}/voc"
+
+
+def create_api_key(stack: RunningStack) -> str:
+    """A key that reads everything, made with `voc api-key create` on the stack's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOC_", "API_"))}
+    env["API_DATABASE__URL"] = stack.database_url
+    command = [sys.executable, "-m", "services.api.keys_cli", "create", "--name", "ops-tests",
+               "--scopes", "scores:read,feedback:read"]  # fmt: skip
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
 
 
 @dataclass

@@ -6,6 +6,7 @@ undecodable record into each consumer's input topic; it returns what the scores 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.events import EnrichedFeedbackEvent, RawFeedbackEvent, SourceKind
 from tests.helpers import eventually
-from tests.integration.ops.processes import SERVICES, RunningStack
+from tests.integration.ops.processes import SERVICES, RunningStack, create_api_key
 
 # Customer NPS answers at checkout; resp-0 is later revised from 10 to 8.
 NPS_ANSWERS = [10, 9, 9, 8, 7, 6, 3, 10, 0, 9]
@@ -97,7 +98,9 @@ async def _post(client: httpx.AsyncClient, url: str, body: Any, status: int = 20
     assert resp.status_code == status, resp.text
 
 
-async def _bad_requests(client: httpx.AsyncClient, stack: RunningStack) -> None:
+async def _bad_requests(
+    client: httpx.AsyncClient, stack: RunningStack, api_auth: dict[str, str]
+) -> None:
     """4xx on every service, so the error panels have series to show."""
     paths = {"surveys": "/v1/responses", "tickets": "/v1/tickets", "reviews": "/v1/reviews",
              "social": "/v1/posts"}  # fmt: skip
@@ -109,7 +112,9 @@ async def _bad_requests(client: httpx.AsyncClient, stack: RunningStack) -> None:
         headers={"content-type": "text/plain"},
     )
     assert resp.status_code == 415, resp.text
-    resp = await client.get(stack.url("api") + "/v1/scores", params={"granularity": "fortnight"})
+    resp = await client.get(
+        stack.url("api") + "/v1/scores", params={"granularity": "fortnight"}, headers=api_auth
+    )
     assert resp.status_code == 422, resp.text
     for service in SERVICES:
         resp = await client.get(stack.url(service) + "/no-such-path")
@@ -128,6 +133,7 @@ async def _poison(stack: RunningStack) -> None:
 
 
 async def drive(stack: RunningStack, client: httpx.AsyncClient) -> Expected:
+    api_auth = {"Authorization": f"Bearer {await asyncio.to_thread(create_api_key, stack)}"}
     at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     surveys = _surveys(at)
     await _post(client, stack.url("surveys") + "/v1/responses", surveys)
@@ -137,7 +143,9 @@ async def drive(stack: RunningStack, client: httpx.AsyncClient) -> Expected:
     total = len(surveys) + sum(len(items) for _, items in others.values())
 
     async def live_items() -> int:
-        resp = await client.get(stack.url("api") + "/v1/scores", params={"granularity": "total"})
+        resp = await client.get(
+            stack.url("api") + "/v1/scores", params={"granularity": "total"}, headers=api_auth
+        )
         assert resp.status_code == 200, resp.text
         return sum(int(i["n"]) for i in resp.json()["items"])
 
@@ -153,7 +161,7 @@ async def drive(stack: RunningStack, client: httpx.AsyncClient) -> Expected:
 
     async def checkout_nps() -> float | None:
         params = {"granularity": "total", "touchpoint": "checkout"}
-        resp = await client.get(stack.url("api") + "/v1/scores", params=params)
+        resp = await client.get(stack.url("api") + "/v1/scores", params=params, headers=api_auth)
         assert resp.status_code == 200, resp.text
         [item] = resp.json()["items"]
         return item["nps"]["value"]  # type: ignore[no-any-return]
@@ -161,7 +169,7 @@ async def drive(stack: RunningStack, client: httpx.AsyncClient) -> Expected:
     await eventually(
         checkout_nps, lambda v: v is not None and abs(v - nps(answers)) < 1e-9, timeout_s=60
     )
-    await _bad_requests(client, stack)
+    await _bad_requests(client, stack, api_auth)
     await _poison(stack)
 
     return Expected(

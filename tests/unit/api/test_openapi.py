@@ -8,6 +8,7 @@ import pytest
 
 from services.api.app import create_app
 from services.api.export import FEEDBACK_COLUMNS, score_columns
+from services.api.keys import FEEDBACK_READ, SCOPES, SCORES_READ
 from services.api.settings import ApiSettings
 from shared.tables import ROLLUP_DIMENSIONS
 
@@ -28,7 +29,7 @@ class TestOpenApi:
     ) -> None:
         ops = operations(spec)
         assert [p for p, _ in ops] == [
-            "/v1/scores", "/v1/scores/compare", "/v1/touchpoints", "/v1/feedback",
+            "/v1/scores", "/v1/scores/compare", "/v1/touchpoints", "/v1/journey", "/v1/feedback",
         ]  # fmt: skip
         assert all(op.get("description") for _, op in ops)
 
@@ -93,3 +94,32 @@ class TestOpenApi:
             for p in op.get("parameters", [])
             if p["in"] == "header" and p["name"].lower() in ignored
         ]
+
+
+class TestOpenApiSecurity:
+    def test_the_bearer_api_key_scheme_is_declared(self, spec: dict[str, Any]) -> None:
+        scheme = spec["components"]["securitySchemes"]["ApiKey"]
+        assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+        assert all(scope in scheme["description"] for scope in SCOPES)
+
+    def test_every_v1_route_requires_one_scope_and_verbatims_their_own(
+        self, spec: dict[str, Any]
+    ) -> None:
+        required = {path: op["security"] for path, op in operations(spec)}
+        assert required.pop("/v1/feedback") == [{"ApiKey": [FEEDBACK_READ]}]
+        assert required and all(sec == [{"ApiKey": [SCORES_READ]}] for sec in required.values())
+
+    def test_every_v1_route_declares_401_and_403_with_the_error_body_and_challenge(
+        self, spec: dict[str, Any]
+    ) -> None:
+        for path, op in operations(spec):
+            for status in ("401", "403"):
+                response = op["responses"][status]
+                body = response["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
+                assert "WWW-Authenticate" in response["headers"], (path, status)
+
+    @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+    def test_ops_routes_need_no_key(self, spec: dict[str, Any], path: str) -> None:
+        op = spec["paths"][path]["get"]
+        assert "security" not in op and "401" not in op["responses"]
