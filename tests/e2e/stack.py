@@ -1,8 +1,8 @@
 """The whole stack as a user starts it (`python -m shared.stack`, what `make run` runs), on free
 ports and a VOC_HOME of its own, for e2e tests that drive it over HTTP.
 
-The same approach as test_pipeline.py's `stack` fixture, with the test's own environment on
-top (webhook secrets, survey mappings, vendor API URLs).
+Each e2e module starts one (module-scoped fixture) with its own environment on top (webhook
+secrets, survey mappings, vendor API URLs).
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ class RunningStack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.ports['pg']}/voc"
 
     def output(self) -> str:
         out = self.home / "stack.out"

@@ -11,81 +11,20 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.embedded import die_with_parent, free_port
+from tests.e2e.stack import REPO, SERVICES, RunningStack, running_stack
 from tests.helpers import eventually
-
-REPO = Path(__file__).resolve().parents[2]
-SERVICES = ("api", "surveys", "tickets", "reviews", "social", "classifier", "metrics")
-
-
-@dataclass
-class RunningStack:
-    proc: subprocess.Popen[bytes]
-    ports: dict[str, int]
-    home: Path
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
-
-    @property
-    def database_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.ports['pg']}/voc"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    home = tmp_path_factory.mktemp("voc-home")
-    ports = {name: free_port() for name in (*SERVICES, "broker", "pg")}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOC_")}
-    env.update({f"VOC_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    env["VOC_HOME"] = str(home)
-    env["VOC_PG_FSYNC_OFF"] = "1"
-    # The model cache is shared with the rest of the suite so the model is built only once.
-    env["CLASSIFIER_NLP__CACHE_DIR"] = str(REPO / ".voc" / "cache")
-    log = open(home / "stack.out", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.stack"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=die_with_parent,
-    )
-    running = RunningStack(proc, ports, home)
-    try:
-        _wait_ready(running)
+    with running_stack(tmp_path_factory.mktemp("voc-home"), {}) as running:
         yield running
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
-
-
-def _wait_ready(stack: RunningStack, timeout_s: float = 300.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    out = stack.home / "stack.out"
-    while time.monotonic() < deadline:
-        text = out.read_text(errors="replace") if out.exists() else ""
-        if "ready;" in text:
-            return
-        if stack.proc.poll() is not None:
-            raise AssertionError(f"stack exited with {stack.proc.returncode}:\n{text[-4000:]}")
-        time.sleep(0.5)
-    raise AssertionError(f"stack not ready in {timeout_s}s:\n{out.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="module")
