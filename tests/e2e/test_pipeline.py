@@ -5,11 +5,8 @@ with a key made by `voc api-key create` against the stack's database.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import REPO, SERVICES, RunningStack, running_stack
 from tests.helpers import eventually
+from tests.stack import SERVICES, RunningStack, create_api_key, running_stack
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +26,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 @pytest.fixture(scope="module")
 def api_auth(stack: RunningStack) -> dict[str, str]:
-    """A key with both read scopes, made as a user would (`voc api-key create` runs this module)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOC_", "API_"))}
-    env["API_DATABASE__URL"] = stack.database_url
-    command = [sys.executable, "-m", "services.api.keys_cli", "create", "--name", "e2e",
-               "--scopes", "scores:read,feedback:read"]  # fmt: skip
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return {"Authorization": f"Bearer {proc.stdout.strip()}"}
+    return {"Authorization": f"Bearer {create_api_key(stack, 'e2e')}"}
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from tests.e2e import vendor_deliveries as vd
-from tests.e2e.stack import RunningStack, running_stack
 from tests.e2e.vendor_api import VendorApi, vendor_api
 from tests.helpers import eventually
+from tests.stack import RunningStack, running_stack
 
 # Vendor timestamps reach back to 2016 (the docs' examples): read all of time, not 30 days.
 WINDOW = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}

@@ -6,10 +6,8 @@ Prometheus is Debian's binary (the `prometheus` apt package) with a generated co
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -17,42 +15,19 @@ import yaml
 
 from shared.embedded import die_with_parent, free_port
 from tests.integration.ops.processes import (
-    REPO,
-    SERVICES,
     RunningPrometheus,
-    RunningStack,
     answers,
     prometheus_config,
     stop,
     wait_until,
 )
+from tests.stack import RunningStack, running_stack
 
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    home = tmp_path_factory.mktemp("voc-ops-home")
-    ports = {name: free_port() for name in (*SERVICES, "broker", "pg")}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOC_")}
-    env.update({f"VOC_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    env["VOC_HOME"] = str(home)
-    env["VOC_PG_FSYNC_OFF"] = "1"
-    # Shared with the rest of the suite so the model is built only once.
-    env["CLASSIFIER_NLP__CACHE_DIR"] = str(REPO / ".voc" / "cache")
-    out = home / "stack.out"
-    with open(out, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.stack"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
-    try:
-        wait_until("stack", lambda: "ready;" in out.read_text(errors="replace"), proc, out, 300)
-        yield RunningStack(proc, ports, home)
-    finally:
-        stop(proc, 90)
+    with running_stack(tmp_path_factory.mktemp("voc-ops-home"), {}) as running:
+        yield running
 
 
 @pytest.fixture(scope="package")

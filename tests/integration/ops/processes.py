@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -13,38 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.stack import SERVICES, RunningStack
+
 REPO = Path(__file__).resolve().parents[3]
-SERVICES = ("api", "surveys", "tickets", "reviews", "social", "classifier", "metrics")
 RULE_FILES = sorted((REPO / "deploy" / "prometheus" / "rules").glob("*.yml"))
-
-
-@dataclass
-class RunningStack:
-    proc: subprocess.Popen[bytes]
-    ports: dict[str, int]
-    home: Path
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.ports['broker']}"
-
-    @property
-    def database_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.ports['pg']}/voc"
-
-
-def create_api_key(stack: RunningStack) -> str:
-    """A key that reads everything, made with `voc api-key create` on the stack's database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOC_", "API_"))}
-    env["API_DATABASE__URL"] = stack.database_url
-    command = [sys.executable, "-m", "services.api.keys_cli", "create", "--name", "ops-tests",
-               "--scopes", "scores:read,feedback:read"]  # fmt: skip
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
 
 
 @dataclass

@@ -25,8 +25,9 @@ from deploy.grafana.dashgen import service_detail
 from deploy.grafana.dashgen.inventory import custom_values, queries
 from tests.helpers import eventually
 from tests.integration.ops import grafana
-from tests.integration.ops.processes import REPO, RULE_FILES, RunningPrometheus, RunningStack
+from tests.integration.ops.processes import REPO, RULE_FILES, RunningPrometheus
 from tests.integration.ops.traffic import Expected, drive
+from tests.stack import RunningStack
 
 BOARDS = {
     p.stem: json.loads(p.read_text()) for p in (REPO / "deploy/grafana/dashboards").glob("*.json")

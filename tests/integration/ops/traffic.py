@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.events import EnrichedFeedbackEvent, RawFeedbackEvent, SourceKind
 from tests.helpers import eventually
-from tests.integration.ops.processes import SERVICES, RunningStack, create_api_key
+from tests.stack import SERVICES, RunningStack, create_api_key
 
 # Customer NPS answers at checkout; resp-0 is later revised from 10 to 8.
 NPS_ANSWERS = [10, 9, 9, 8, 7, 6, 3, 10, 0, 9]

@@ -1,5 +1,5 @@
 """The whole stack as a user starts it (`python -m shared.stack`, what `make run` runs), on free
-ports and a VOC_HOME of its own, for e2e tests that drive it over HTTP.
+ports and a VOC_HOME of its own, for the e2e and ops tests that drive it over HTTP.
 
 Each e2e module starts one (module-scoped fixture) with its own environment on top (webhook
 secrets, survey mappings, vendor API URLs).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from shared.embedded import die_with_parent, free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("api", "surveys", "tickets", "reviews", "social", "classifier", "metrics")
 
 
@@ -31,6 +31,10 @@ class RunningStack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.ports['broker']}"
 
     @property
     def database_url(self) -> str:
@@ -93,3 +97,14 @@ def _wait_ready(stack: RunningStack, timeout_s: float) -> None:
             raise AssertionError(f"stack exited with {stack.proc.returncode}:\n{text[-4000:]}")
         time.sleep(0.5)
     raise AssertionError(f"stack not ready in {timeout_s}s:\n{stack.output()[-4000:]}")
+
+
+def create_api_key(stack: RunningStack, name: str = "tests") -> str:
+    """A key that reads everything, made as a user would (`voc api-key create` runs this module)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOC_", "API_"))}
+    env["API_DATABASE__URL"] = stack.database_url
+    command = [sys.executable, "-m", "services.api.keys_cli", "create", "--name", name,
+               "--scopes", "scores:read,feedback:read"]  # fmt: skip
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
