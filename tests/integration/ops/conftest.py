@@ -21,12 +21,13 @@ from tests.integration.ops.processes import (
     stop,
     wait_until,
 )
+from tests.integration.ops.traffic import STACK_ENV
 from tests.stack import RunningStack, running_stack
 
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with running_stack(tmp_path_factory.mktemp("voc-ops-home"), {}) as running:
+    with running_stack(tmp_path_factory.mktemp("voc-ops-home"), STACK_ENV) as running:
         yield running
 
 

@@ -1,12 +1,14 @@
 """Traffic through all four ingestion services, with the errors and poison an operator sees.
 
-`drive` posts the items, a duplicate and a newer revision, bad requests to every service, and one
-undecodable record into each consumer's input topic; it returns what the scores must then be.
+`drive` posts the items, a duplicate and a newer revision, a signed Typeform webhook and a forged
+one, bad requests to every service, and one undecodable record into each consumer's input topic;
+it returns what the scores must then be. `STACK_ENV` turns the Typeform webhook on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,10 +19,23 @@ from aiokafka import AIOKafkaProducer
 from shared.events import EnrichedFeedbackEvent, RawFeedbackEvent, SourceKind
 from tests.helpers import eventually
 from tests.stack import SERVICES, RunningStack, create_api_key
+from tests.unit.ingest.webhooks import vendors as sv
 
 # Customer NPS answers at checkout; resp-0 is later revised from 10 to 8.
 NPS_ANSWERS = [10, 9, 9, 8, 7, 6, 3, 10, 0, 9]
 NPS_REVISED = 8
+# Checkout CES answers, 1-7: resp-0..7 answer it beside NPS, resp-10 and resp-11 beside CSAT.
+CES_CHECKOUT = [7, 6, 6, 5, 5, 4, 4, 2, 6, 3]
+# One CES answer at delivery: a touchpoint with n = 1, whose band must be empty.
+CES_DELIVERY = 2
+
+# What an operator sets to turn the Typeform webhook on (README "Vendor webhooks").
+STACK_ENV = {
+    "VOC_WEBHOOK_SECRET_TYPEFORM": sv.SECRETS["typeform"],
+    "SURVEYS_TYPEFORM_FORMS": json.dumps(
+        {f: m.model_dump(mode="json", exclude_none=True) for f, m in sv.TYPEFORM_FORMS.items()}
+    ),
+}
 
 
 def nps(scores: list[int]) -> float:
@@ -37,7 +52,8 @@ class Expected:
     nps_shares: tuple[float, float]  # promoters, detractors
     csat_overall: float
     csat: dict[str, tuple[float, int]]  # touchpoint -> (CSAT %, n)
-    ces: dict[str, tuple[float, int]]  # touchpoint -> (mean, n)
+    ces_overall: float
+    ces: dict[str, list[int]]  # touchpoint -> the CES answers
     # Touchpoints whose per-touchpoint panel must show a point: NPS, CSAT, CES.
     scored: dict[str, set[str]] = field(default_factory=dict)
 
@@ -50,6 +66,7 @@ def _surveys(at: str) -> list[dict[str, Any]]:
             "occurred_at": at,
             "touchpoint": "checkout",
             "nps": score,
+            **({"ces": CES_CHECKOUT[i]} if i < 8 else {}),
             # Only promoters comment: the rest are no_text unscored items.
             "comment": "Checkout was quick and easy" if score >= 9 else None,
         }
@@ -57,9 +74,11 @@ def _surveys(at: str) -> list[dict[str, Any]]:
     ]
     answers += [
         {"source": "ops", "source_id": "resp-10", "occurred_at": at, "touchpoint": "checkout",
-         "csat": 5, "ces": 6, "comment": "Paying was simple"},
+         "csat": 5, "ces": CES_CHECKOUT[8], "comment": "Paying was simple"},
         {"source": "ops", "source_id": "resp-11", "occurred_at": at, "touchpoint": "checkout",
-         "csat": 2, "ces": 3, "comment": "The card form kept failing"},
+         "csat": 2, "ces": CES_CHECKOUT[9], "comment": "The card form kept failing"},
+        {"source": "ops", "source_id": "resp-12", "occurred_at": at, "touchpoint": "delivery",
+         "ces": CES_DELIVERY},
         # An employee's answer counts in eNPS only: NPS must not move.
         {"source": "ops", "source_id": "emp-0", "occurred_at": at, "touchpoint": "checkout",
          "audience": "employee", "nps": 0},
@@ -121,6 +140,22 @@ async def _bad_requests(
         assert resp.status_code == 404, (service, resp.text)
 
 
+async def _webhooks(client: httpx.AsyncClient, stack: RunningStack) -> None:
+    """A signed Typeform delivery (accepted) and a forged one (401), for the webhook panels.
+
+    The body is Typeform's documented example, submitted in 2018: outside the scores dashboard's
+    range and the API's default window, so the expected scores stay those of the items above.
+    """
+    url = stack.url("surveys") + "/v1/webhooks/typeform"
+    body = sv.dumps(sv.typeform("ops-typeform-0001"))
+    resp = await client.post(url, content=body, headers=sv.typeform_headers(body))
+    assert resp.status_code == 202, resp.text
+    forged = sv.dumps(sv.typeform("ops-typeform-forged"))
+    headers = sv.typeform_headers(forged, secret="not-the-form-secret")
+    resp = await client.post(url, content=forged, headers=headers)
+    assert resp.status_code == 401, resp.text
+
+
 async def _poison(stack: RunningStack) -> None:
     """One undecodable record into each consumer's input: both dead-letter it."""
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
@@ -169,14 +204,16 @@ async def drive(stack: RunningStack, client: httpx.AsyncClient) -> Expected:
     await eventually(
         checkout_nps, lambda v: v is not None and abs(v - nps(answers)) < 1e-9, timeout_s=60
     )
+    await _webhooks(client, stack)
     await _bad_requests(client, stack, api_auth)
     await _poison(stack)
+    ces = {"checkout": CES_CHECKOUT, "delivery": [CES_DELIVERY]}
 
     return Expected(
         items=total,
         by_kind={"survey": len(surveys), "ticket": 3, "review": 2, "social": 1},
         # checkout is a conversion touchpoint; support, product and delivery are retention.
-        by_stage={"conversion": len(surveys), "retention": 6},
+        by_stage={"conversion": len(surveys) - 1, "retention": 7},
         nps=nps(answers),
         nps_n=len(answers),
         nps_shares=(
@@ -186,10 +223,11 @@ async def drive(stack: RunningStack, client: httpx.AsyncClient) -> Expected:
         # 4-5 answers: two of the tickets' three, one of the checkout survey's two.
         csat_overall=100 * 3 / 5,
         csat={"checkout": (50.0, 2), "customer_support": (100 * 2 / 3, 3)},
-        ces={"checkout": (4.5, 2)},
+        ces_overall=sum(map(sum, ces.values())) / sum(map(len, ces.values())),
+        ces=ces,
         scored={
             "NPS": {"checkout"},
             "CSAT": {"checkout", "customer_support"},
-            "CES": {"checkout"},
+            "CES": set(ces),
         },
     )
