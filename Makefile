@@ -45,6 +45,14 @@ fmt: install ## Format and autofix
 schemas: install ## Regenerate schemas/ from the event models
 	$(PY) -m shared.schema_export
 
+eval: install ## Regenerate the classifier evaluation report (docs/eval/) on the held-back test split
+	$(PY) -m services.classifier.evaluate
+
+train-heads: install ## Calibrate the sentiment head on rated feedback in the database; installs only if not worse
+	VOC_DATABASE_URL=$${VOC_DATABASE_URL:-postgresql://postgres@127.0.0.1:$${VOC_PG_PORT:-55432}/voc} \
+	CLASSIFIER_NLP__CACHE_DIR=$${CLASSIFIER_NLP__CACHE_DIR:-$${VOC_HOME:-.voc}/cache} \
+	$(PY) -m services.classifier.train_heads $(ARGS)
+
 dashboards: install ## Regenerate deploy/grafana/dashboards/*.json from deploy/grafana/dashgen
 	$(PY) -m deploy.grafana.dashgen
 
@@ -58,4 +66,4 @@ lock: ## Re-pin requirements.lock from the current .venv
 clean: ## Remove the venv and local state (.voc: database data and model cache)
 	rm -rf $(VENV) .voc .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test test-unit lint fmt schemas dashboards replay-fetches lock clean
+.PHONY: help install run test test-unit lint fmt schemas eval train-heads dashboards replay-fetches lock clean

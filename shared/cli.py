@@ -16,6 +16,11 @@ COMMANDS = {
         "put dead-lettered vendor fetches back on voc.fetch.pending.v1",
     ),
     "import": ("services.importer", "bulk-import a file through the ingestion services"),
+    "train-heads": (
+        "services.classifier.train_heads",
+        "calibrate the sentiment head on rated feedback (installs only if not worse)",
+    ),
+    "eval": ("services.classifier.evaluate", "regenerate the classifier report in docs/eval/"),
     "api-key": ("services.api.keys_cli", "create, list or revoke BI API keys"),
     "remap": (
         "services.metrics.remap",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,6 +36,17 @@ class TextEncoder(Protocol):
     name: str
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class SentimentEncoder(Protocol):
+    """An encoder that may also score sentiment itself (a sequence-classification model)."""
+
+    name: str
+
+    def encode_with_sentiment(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +107,18 @@ class TextClassifier:
         self.topic_threshold = topic_threshold
         self.model_version = f"{encoder.name}+heads-{heads.version[:8]}"
 
+    @property
+    def encoder(self) -> TextEncoder:
+        return self._encoder
+
+    @property
+    def heads(self) -> Heads:
+        return self._heads
+
+    @property
+    def detector(self) -> LanguageDetector:
+        return self._detector
+
     def classify(self, items: Sequence[TextInput]) -> list[TextResult]:
         results: list[TextResult | None] = [None] * len(items)
         pending: list[tuple[int, str, DetectedLanguage | None]] = []
@@ -120,8 +143,7 @@ class TextClassifier:
             # texts such as "ok!!" or an emoji carry sentiment without telling their language.
             pending.append((i, redacted, lang))
         if pending:
-            vectors = self._encoder.encode([text for _, text, _ in pending])
-            sentiment = self._heads.sentiment_probs(vectors)
+            vectors, sentiment = self._embed([text for _, text, _ in pending])
             topics = self._heads.topic_probs(vectors)
             for row, (i, text, lang) in enumerate(pending):
                 results[i] = TextResult(
@@ -133,17 +155,39 @@ class TextClassifier:
                 )
         return [r for r in results if r is not None]
 
+    def _embed(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors and sentiment probabilities: the model's own where it has a sentiment head
+        (one forward pass gives both), else the trained head's."""
+        if isinstance(self._encoder, SentimentEncoder):
+            vectors, sentiment = self._encoder.encode_with_sentiment(texts)
+            if sentiment is not None:
+                return vectors, sentiment
+        else:
+            vectors = self._encoder.encode(texts)
+        return vectors, self._heads.sentiment_probs(vectors)
 
-def build_classifier(settings: NlpSettings, params: HeadParams | None = None) -> TextClassifier:
-    """Load the encoder, then the heads (trained and cached on first start). Takes seconds."""
+
+def build_classifier(
+    settings: NlpSettings, params: HeadParams | None = None, *, calibrated: bool = True
+) -> TextClassifier:
+    """Load the encoder, then the heads (trained and cached on first start). Takes seconds.
+
+    `calibrated`: load the heads `voc train-heads` installed, if any are valid for this encoder
+    and examples file; False gives the heads trained from the committed examples alone.
+    """
     encoder = Encoder(
         cache_dir=settings.cache_dir,
         model_dir=settings.model_dir,
         device=settings.device,
+        dtype=settings.dtype,
         batch_size=settings.batch_size,
+        batch_tokens=settings.batch_tokens,
+        pad_to_multiple_of=settings.pad_to_multiple_of,
         max_length=settings.max_length,
         threads=settings.threads,
         query_prefix=settings.query_prefix,
+        model_sentiment=settings.model_sentiment,
+        sentiment_label_map=settings.sentiment_label_map,
     )
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -156,6 +200,7 @@ def build_classifier(settings: NlpSettings, params: HeadParams | None = None) ->
         embed=embed,
         encoder_identity=encoder.identity,
         params=params,
+        use_installed=calibrated,
     )
     detector = LanguageDetector(
         settings.languages,

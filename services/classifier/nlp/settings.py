@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from services.classifier.nlp.language import DEFAULT_LANGUAGES
+from shared.events import SentimentLabel
 
 DEFAULT_EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples.jsonl"
 SCORED_LANGUAGES = ("en", "ru", "sv", "fa", "de", "es", "fr", "pt", "tr", "ar")
@@ -23,7 +24,20 @@ class NlpSettings(BaseModel):
         description="A local sentence-encoder directory to use instead of the bundled e5-small.",
     )
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        default="auto",
+        description="Inference precision. auto: bfloat16 where the hardware computes it natively "
+        "(AVX512-BF16/AMX CPUs, recent GPUs), else float32 (float16 on older GPUs).",
+    )
     batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_tokens: int | None = Field(
+        default=None,
+        ge=8,
+        description="Padded tokens per forward pass, at most; None: 512 on CPU, 32768 on CUDA.",
+    )
+    pad_to_multiple_of: int = Field(
+        default=8, ge=1, description="Batch widths are rounded up to this many tokens."
+    )
     max_length: int = Field(default=256, ge=8, le=512, description="Tokens per text, at most.")
     threads: int | None = Field(default=None, ge=1, description="Torch threads; None: all CPUs.")
     query_prefix: str | None = Field(
@@ -47,3 +61,13 @@ class NlpSettings(BaseModel):
         default=0.5, ge=0, le=1, description="The same for languages outside scored_languages."
     )
     topic_threshold: float = Field(default=0.5, gt=0, le=1)
+    model_sentiment: bool = Field(
+        default=True,
+        description="A sequence-classification model_dir scores sentiment with its own labels; "
+        "false: only its encoder is used, with the trained heads.",
+    )
+    sentiment_label_map: dict[str, SentimentLabel] | None = Field(
+        default=None,
+        description="model_dir label -> negative|neutral|positive, for labels whose names do "
+        "not say (e.g. LABEL_0); others are read from their names (neg/neu/pos, 1-5 stars).",
+    )

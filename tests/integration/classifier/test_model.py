@@ -73,6 +73,15 @@ class TestEncoder:
         small = Encoder(cache_dir=nlp_settings.cache_dir, batch_size=3)
         assert np.allclose(small.encode(SENTENCES), encoder.encode(SENTENCES), atol=1e-4)
 
+    def test_bfloat16_gives_the_float32_vectors_under_its_own_identity(
+        self, encoder: Encoder, nlp_settings: NlpSettings
+    ) -> None:
+        bf16 = Encoder(cache_dir=nlp_settings.cache_dir, dtype="bfloat16")
+        cosine = (bf16.encode(SENTENCES) * encoder.encode(SENTENCES)).sum(axis=1)
+        assert cosine.min() > 0.999
+        # Heads trained on float32 vectors are not reused for bfloat16 ones, and vice versa.
+        assert bf16.identity == f"{encoder.identity}|dtype=bfloat16"
+
     def test_expanded_model_is_cached_as_safetensors(self, nlp_settings: NlpSettings) -> None:
         (model_dir,) = nlp_settings.cache_dir.glob("e5-small-*")
         assert model_dir.name == f"e5-small-{e5_weights.WEIGHTS_SHA256[:8]}"

@@ -6,16 +6,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from services.classifier.nlp.evaluate import score_heads, summarise
+from services.classifier.nlp.examples import parse_examples
 from services.classifier.nlp.heads import (
+    INSTALLED,
     SENTIMENT_LABELS,
     TOPIC_LABELS,
     HeadParams,
     Heads,
-    evaluate,
     heads_version,
+    install,
+    installed_heads,
     load_or_train,
-    parse_examples,
     train_heads,
+    uninstall,
 )
 from shared.events import SentimentLabel, Topic
 
@@ -91,11 +95,10 @@ class TestHeads:
         train = [e for e in examples if e.split == "train"]
         test = [e for e in examples if e.split == "test"]
         heads = train_heads(synthetic_embed([e.text for e in train]), train, HeadParams(), "v")
-        scores = evaluate(heads, synthetic_embed, test)
-        assert scores["all"].n == len(test)
-        assert scores["all"].sentiment == 1.0
-        assert scores["all"].primary_topic == 1.0
-        assert set(scores) == {"en", "all"}
+        scores = summarise(score_heads(heads, synthetic_embed([e.text for e in test]), test, 0.5))
+        assert scores["n"] == len(test)
+        assert scores["sentiment_accuracy"] == 1.0
+        assert scores["primary_topic_accuracy"] == 1.0
 
     def test_probabilities_are_distributions(self) -> None:
         examples = [e for e in parse_examples(_jsonl(example_rows())) if e.split == "train"]
@@ -153,6 +156,33 @@ class TestHeads:
         assert heads_version("enc", "sha2", HeadParams()) != base
         assert heads_version("enc", "sha", HeadParams(topic_c=1.0)) != base
 
+    def test_topic_scores_follow_the_primary_head_where_it_is_surer(self) -> None:
+        examples = [e for e in parse_examples(_jsonl(example_rows())) if e.split == "train"]
+        heads = train_heads(
+            synthetic_embed([e.text for e in examples]), examples, HeadParams(), "v"
+        )
+        assert heads.primary is not None
+        x = synthetic_embed(["neutral pricing", "positive returns"])
+        sigmoid = 0.5 * (1.0 + np.tanh(0.5 * heads.topics.logits(x)))
+        probs = heads.topic_probs(x)
+        assert (probs >= sigmoid).all() and (probs <= 1.0).all()
+        assert [TOPIC_LABELS[int(i)] for i in probs.argmax(axis=1)] == [
+            Topic.pricing,
+            Topic.returns,
+        ]
+
+    def test_saved_heads_load_with_all_three_heads(self, tmp_path: Path) -> None:
+        examples = [e for e in parse_examples(_jsonl(example_rows())) if e.split == "train"]
+        heads = train_heads(
+            synthetic_embed([e.text for e in examples]), examples, HeadParams(), "v1"
+        )
+        heads.save(tmp_path / "h.npz")
+        loaded = Heads.load(tmp_path / "h.npz")
+        x = synthetic_embed(["negative billing"])
+        assert loaded.version == "v1" and loaded.primary is not None
+        assert np.allclose(loaded.topic_probs(x), heads.topic_probs(x))
+        assert np.allclose(loaded.sentiment_probs(x), heads.sentiment_probs(x))
+
     @pytest.mark.parametrize("garbage", [b"not an npz", b"PK\x03\x04truncated zip"])
     def test_corrupt_cache_file_is_retrained(self, tmp_path: Path, garbage: bytes) -> None:
         examples = write_examples(tmp_path / "examples.jsonl", example_rows())
@@ -168,15 +198,89 @@ class TestHeads:
         assert isinstance(Heads.load(cached), Heads)
 
 
+class TestInstalledHeads:
+    @pytest.fixture
+    def base(self, tmp_path: Path) -> Heads:
+        examples = write_examples(tmp_path / "examples.jsonl", example_rows())
+        return load_or_train(
+            cache_dir=tmp_path, examples_path=examples, embed=synthetic_embed, encoder_identity="e"
+        )
+
+    def calibrated(self, base: Heads, version: str) -> Heads:
+        return Heads(version=version, sentiment=base.sentiment, topics=base.topics)
+
+    def test_installed_heads_are_loaded_instead_of_the_base(
+        self, tmp_path: Path, base: Heads
+    ) -> None:
+        install(tmp_path, self.calibrated(base, "c" * 64), base_version=base.version, details={})
+        again = load_or_train(
+            cache_dir=tmp_path,
+            examples_path=tmp_path / "examples.jsonl",
+            embed=synthetic_embed,
+            encoder_identity="e",
+            use_installed=True,
+        )
+        assert again.version == "c" * 64
+        pointer = json.loads((tmp_path / "heads" / INSTALLED).read_text())
+        assert pointer["version"] == "c" * 64 and pointer["base_version"] == base.version
+
+    def test_the_base_heads_are_used_when_installed_ones_are_not_asked_for(
+        self, tmp_path: Path, base: Heads
+    ) -> None:
+        install(tmp_path, self.calibrated(base, "c" * 64), base_version=base.version, details={})
+        plain = load_or_train(
+            cache_dir=tmp_path,
+            examples_path=tmp_path / "examples.jsonl",
+            embed=synthetic_embed,
+            encoder_identity="e",
+        )
+        assert plain.version == base.version
+
+    def test_heads_installed_on_another_base_are_ignored(self, tmp_path: Path, base: Heads) -> None:
+        install(tmp_path, self.calibrated(base, "c" * 64), base_version="old", details={})
+        assert installed_heads(tmp_path, base.version) is None
+
+    def test_every_installed_version_stays_on_disk(self, tmp_path: Path, base: Heads) -> None:
+        install(tmp_path, self.calibrated(base, "a" * 64), base_version=base.version, details={})
+        install(tmp_path, self.calibrated(base, "b" * 64), base_version=base.version, details={})
+        current = installed_heads(tmp_path, base.version)
+        assert current is not None and current.version == "b" * 64
+        assert (tmp_path / "heads" / f"heads-{'a' * 16}.npz").is_file()
+
+    def test_uninstall_returns_to_the_base_heads(self, tmp_path: Path, base: Heads) -> None:
+        install(tmp_path, self.calibrated(base, "c" * 64), base_version=base.version, details={})
+        assert uninstall(tmp_path) is True
+        assert installed_heads(tmp_path, base.version) is None
+        assert uninstall(tmp_path) is False
+
+    @pytest.mark.parametrize("pointer", ["{not json", '{"version": "x"}'])
+    def test_unreadable_pointer_falls_back_to_the_base(
+        self, tmp_path: Path, base: Heads, pointer: str
+    ) -> None:
+        (tmp_path / "heads" / INSTALLED).write_text(pointer)
+        assert installed_heads(tmp_path, base.version) is None
+
+
 class TestParseExamples:
     def test_primary_topic_comes_first(self) -> None:
         row = example_rows()[0] | {"topics": ["billing", "returns"]}
         (example,) = parse_examples(_jsonl([row]))
         assert example.topics == (Topic.billing, Topic.returns)
 
+    def test_tags_are_read(self) -> None:
+        row = example_rows()[0] | {"tags": ["sarcasm", "social"], "group": "b2-01"}
+        (example,) = parse_examples(_jsonl([row]))
+        assert example.tags == ("sarcasm", "social")
+
     @pytest.mark.parametrize(
         "change",
-        [{"sentiment": "angry"}, {"topics": ["weather"]}, {"topics": []}, {"split": "dev"}],
+        [
+            {"sentiment": "angry"},
+            {"topics": ["weather"]},
+            {"topics": []},
+            {"split": "dev"},
+            {"tags": ["rude"]},
+        ],
     )
     def test_invalid_rows_fail_with_their_line_number(self, change: dict[str, object]) -> None:
         rows = example_rows()[:2]
