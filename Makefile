@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-SRC := shared services tests deploy/grafana
+SRC := shared services tests deploy/grafana benchmarks
 
 .DEFAULT_GOAL := help
 
@@ -36,7 +36,7 @@ test-unit: install ## Only the unit tests
 lint: install ## ruff lint + format check, mypy
 	$(VENV)/bin/ruff check $(SRC)
 	$(VENV)/bin/ruff format --check $(SRC)
-	$(VENV)/bin/mypy --explicit-package-bases shared services deploy/grafana
+	$(VENV)/bin/mypy --explicit-package-bases shared services deploy/grafana benchmarks
 
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff check --fix $(SRC)
@@ -44,6 +44,11 @@ fmt: install ## Format and autofix
 
 schemas: install ## Regenerate schemas/ from the event models
 	$(PY) -m shared.schema_export
+
+bench-classifier: install ## Benchmark: classifier batched path vs a naive per-text transformers loop
+	$(PY) benchmarks/classifier.py --quality $(ARGS)
+
+bench: bench-classifier ## Run every benchmark (not part of `make test`)
 
 eval: install ## Regenerate the classifier evaluation report (docs/eval/) on the held-back test split
 	$(PY) -m services.classifier.evaluate
@@ -66,4 +71,4 @@ lock: ## Re-pin requirements.lock from the current .venv
 clean: ## Remove the venv and local state (.voc: database data and model cache)
 	rm -rf $(VENV) .voc .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test test-unit lint fmt schemas eval train-heads dashboards replay-fetches lock clean
+.PHONY: help install run test test-unit lint fmt schemas bench bench-classifier eval train-heads dashboards replay-fetches lock clean
