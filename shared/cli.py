@@ -16,7 +16,7 @@ COMMANDS = {
         "put dead-lettered vendor fetches back on voc.fetch.pending.v1",
     ),
     "import": ("services.importer", "bulk-import a file through the ingestion services"),
-    "classify": ("services.classifier.cli", "classify JSON lines of text (same path as the service)"),
+    "classify": ("services.classifier.cli", "classify JSON lines (the service's code path)"),
     "train-heads": (
         "services.classifier.train_heads",
         "calibrate the sentiment head on rated feedback (installs only if not worse)",
