@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from services.api.models import CompareQuery, Metric
 from services.api.schemas import CompareItem, ComparePage, CompareSide
 from services.api.scores import Row
-from services.api.stats import (
+from shared.stats import (
     Difference,
     Moments,
     nps_moments,

@@ -11,9 +11,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from services.api.distributions import normal_critical
 from services.api.schemas import CesScore, CsatScore, NpsScore, SentimentScore, StarsScore
-from services.api.stats import Moments, nps_moments, t_margin, wilson
+from shared.distributions import normal_critical
+from shared.stats import Moments, nps_moments, t_margin, wilson
 
 # DESIGN.md's margins of error use 1.96; the intervals new here use the exact 95% quantiles.
 Z95 = 1.96

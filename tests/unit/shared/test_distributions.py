@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from scipy.special import betainc
 
-from services.api.distributions import (
+from shared.distributions import (
     beta_regularized,
     normal_critical,
     normal_two_sided_p,

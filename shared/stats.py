@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from services.api.distributions import (
+from shared.distributions import (
     normal_critical,
     normal_two_sided_p,
     t_critical,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pytest
 from scipy import stats
 
-from services.api.stats import (
+from shared.stats import (
     Moments,
     nps_moments,
     share_moments,
