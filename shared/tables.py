@@ -7,6 +7,8 @@ window or grouping is a SUM and increments commute. Missing dimension values are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -133,6 +135,52 @@ score_rollups = Table(
         for m in ROLLUP_MEASURES
     ),
     Index("ix_score_rollups_touchpoint_bucket", "touchpoint", "bucket_start"),
+)
+
+# Slices: hourly rollups over a few dimensions each, so a query that filters and groups by those
+# reads a small fraction of the rows score_rollups (every dimension) holds. "topic" is a slice
+# dimension only: a fact with k topic labels adds to k rows of a topic slice, and a fact with no
+# topics to the row with topic ''. Dimensions not in a slice are stored as '' in its rows.
+# `audience` is in every slice: NPS and eNPS are split by it.
+TOPIC = "topic"
+SLICE_DIMENSIONS = (TOPIC, *ROLLUP_DIMENSIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    name: str
+    dimensions: tuple[str, ...]
+
+    @property
+    def has_topic(self) -> bool:
+        return TOPIC in self.dimensions
+
+
+SLICES = (
+    Slice("touchpoint", ("touchpoint", "journey_stage", "audience")),
+    Slice("stage", ("journey_stage", "audience")),
+    Slice("channel", ("channel", "audience")),
+    Slice("touchpoint_channel", ("touchpoint", "journey_stage", "channel", "audience")),
+    Slice(
+        "touchpoint_survey",
+        ("touchpoint", "journey_stage", "source_kind", "survey_type", "audience"),
+    ),
+    Slice("topic", (TOPIC, "audience")),
+    Slice("topic_touchpoint", (TOPIC, "touchpoint", "journey_stage", "audience")),
+    Slice("topic_channel", (TOPIC, "channel", "audience")),
+)
+SLICES_BY_NAME = {s.name: s for s in SLICES}
+
+score_slices = Table(
+    "score_slices",
+    metadata,
+    Column("slice", Text, primary_key=True),
+    *(Column(d, Text, primary_key=True) for d in SLICE_DIMENSIONS),
+    Column("bucket_start", DateTime(timezone=True), primary_key=True),
+    *(
+        Column(m, Float if m in FLOAT_MEASURES else BigInteger, nullable=False, server_default="0")
+        for m in ROLLUP_MEASURES
+    ),
 )
 
 # BI API keys (`voc_<id>_<secret>`): the secret is stored only as its SHA-256. The api service
