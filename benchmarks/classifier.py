@@ -37,7 +37,12 @@ import transformers
 
 from services.classifier.cli import log_to_stderr
 from services.classifier.nlp import e5_weights
-from services.classifier.nlp.encoder import DeviceUnavailable, Encoder, default_threads
+from services.classifier.nlp.encoder import (
+    DeviceUnavailable,
+    Encoder,
+    default_threads,
+    native_bf16,
+)
 from services.classifier.nlp.heads import parse_examples
 from services.classifier.nlp.pipeline import (
     TextClassifier,
@@ -154,6 +159,7 @@ def machine_facts(encoder: Encoder) -> dict[str, Any]:
         "transformers": transformers.__version__,
         "device": str(encoder.device),
         "dtype": str(encoder.dtype).removeprefix("torch."),
+        "native_bf16": native_bf16(encoder.device),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
     if encoder.device.type == "cuda":
@@ -255,6 +261,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "service": {
             "batch_texts": args.batch_size,
             "encoder_batch_size": encoder.batch_size,
+            "encoder_batch_tokens": encoder.batch_tokens,
+            "pad_to_multiple_of": encoder.pad_to,
             "texts_per_s": round(service_tps, 1),
             "batch_latency_ms": percentiles_ms(out.service_latency),
             "peak_rss_mb": out.service_rss_mb,

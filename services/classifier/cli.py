@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import structlog
 
+from services.classifier.nlp.encoder import DeviceUnavailable, ModelLabelsError
 from services.classifier.nlp.pipeline import TextClassifier, TextInput, TextResult, build_classifier
 from services.classifier.settings import ClassifierSettings
 
@@ -173,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if sink is sys.stdout:
             sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[attr-defined]
-        classifier = build_classifier(settings.nlp)
+        try:
+            classifier = build_classifier(settings.nlp)
+        except (DeviceUnavailable, ModelLabelsError, FileNotFoundError) as exc:
+            print(f"voc classify: {exc}", file=sys.stderr)  # a configuration to fix, not a bug
+            return EXIT_USAGE
         _, bad = classify_stream(classifier, source, sink, sys.stderr, batch_size=args.batch_size)
     if bad:
         print(f"voc classify: {bad} bad line(s) skipped", file=sys.stderr)

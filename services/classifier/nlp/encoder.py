@@ -191,7 +191,7 @@ class Encoder:
         dtype: Dtype = "float32",
         batch_size: int = 32,
         batch_tokens: int | None = None,
-        pad_to_multiple_of: int = 8,
+        pad_to_multiple_of: int = 1,
         max_length: int = 256,
         threads: int | None = None,
         query_prefix: str | None = None,
@@ -210,8 +210,8 @@ class Encoder:
         # A CPU is compute-bound from a few hundred tokens a batch on (docs/bench/README.md); a GPU
         # needs far larger batches to be busy.
         self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 32768)
-        # Few distinct shapes: oneDNN plans a kernel per shape, and on a CPU that planning
-        # doubled the cost of a first pass over mixed lengths (docs/bench/README.md).
+        # Rounding widths up gives fewer distinct shapes (kernels are planned per shape) and
+        # aligned matmuls; on a CPU it measured neutral (docs/bench/README.md), so it is off.
         self.pad_to = max(1, pad_to_multiple_of)
         if model_dir is None:
             self._load_e5(Path(cache_dir))

@@ -36,7 +36,10 @@ class NlpSettings(BaseModel):
         description="Padded tokens per forward pass, at most; None: 512 on CPU, 32768 on CUDA.",
     )
     pad_to_multiple_of: int = Field(
-        default=8, ge=1, description="Batch widths are rounded up to this many tokens."
+        default=1,
+        ge=1,
+        description="Batch widths are rounded up to a multiple of this (8 suits GPU tensor "
+        "cores; neutral on CPUs, measured).",
     )
     max_length: int = Field(default=256, ge=8, le=512, description="Tokens per text, at most.")
     threads: int | None = Field(default=None, ge=1, description="Torch threads; None: all CPUs.")

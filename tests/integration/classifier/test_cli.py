@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from services.classifier.cli import classify_stream
 from services.classifier.nlp.pipeline import TextClassifier, TextInput, build_classifier
@@ -104,6 +105,16 @@ class TestClassifyCommand:
         done = voc_classify(nlp_settings, "--input", str(tmp_path / "nope.jsonl"))
         assert done.returncode == 2
         assert "nope.jsonl" in done.stderr
+
+    @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+    def test_cuda_requested_without_cuda_is_a_clear_error(
+        self, nlp_settings: NlpSettings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("CLASSIFIER_NLP__DEVICE", "cuda")
+        done = voc_classify(nlp_settings, stdin='{"text": "hello"}\n')
+        assert done.returncode == 2
+        assert "CUDA is not available" in done.stderr
+        assert "Traceback" not in done.stderr
 
 
 class TestClassifyStream:
