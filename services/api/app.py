@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.api.alerts import router as alerts_router
 from services.api.api import router
 from services.api.auth import create_authenticator
 from services.api.models import CatalogEntry
@@ -81,5 +82,6 @@ def create_app(settings: ApiSettings, catalog: Sequence[CatalogEntry] | None = N
     install_error_handlers(app)
     install_request_metrics(app, HttpMetrics("api", registry))
     app.include_router(router)
+    app.include_router(alerts_router)
     app.include_router(ops_router(registry, ready))
     return app

@@ -1,7 +1,8 @@
 """The metrics writer process: a Kafka consumer task plus a small side HTTP app for ops.
 
-The side app serves /healthz, /readyz and /metrics; its lifespan owns the engine and the worker
-(`shared.worker`: the DLQ producer and the consumer task). Shutdown stops fetching, lets the
+The side app serves /healthz, /readyz and /metrics; its lifespan owns the engine, the worker
+(`shared.worker`: the DLQ producer and the consumer task) and the alert tasks (evaluator and
+webhook notifier, services/metrics/alerts). Shutdown stops fetching, lets the
 batch in flight finish and commit, then closes everything. A consumer task that dies on its own
 marks the worker failed, which `__main__` turns into a non-zero exit so the supervisor restarts it.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.metrics import repository
+from services.metrics.alerts.runner import AlertRunner
 from services.metrics.handlers import FeedbackWriter
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import SERVICE, MetricsTelemetry
@@ -81,13 +83,22 @@ def create_app(settings: MetricsSettings, *, on_fatal: FatalHook | None = None) 
         engine = create_engine(settings.database)
         sessions = create_sessionmaker(engine)
         worker = create_worker(settings, sessions, telemetry, on_fatal)
+        # A broken journey catalog fails the start, before anything is consumed.
+        alerts = (
+            AlertRunner(settings, sessions, telemetry.alerts) if settings.alerts.enabled else None
+        )
         app.state.sessions = sessions
         app.state.worker = worker
+        app.state.alerts = alerts
         worker.start()
+        if alerts is not None:
+            alerts.start()
         log.info("metrics.started", group=settings.group_id, topics=settings.topics)
         try:
             yield
         finally:
+            if alerts is not None:
+                await alerts.stop(settings.shutdown_timeout_s)
             await worker.stop()
             await engine.dispose()
             log.info("metrics.stopped")
@@ -110,4 +121,5 @@ def create_app(settings: MetricsSettings, *, on_fatal: FatalHook | None = None) 
     app.include_router(ops_router(registry, ready))
     app.state.telemetry = telemetry
     app.state.worker = None
+    app.state.alerts = None
     return app

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared.http import HttpMetrics
 from shared.telemetry import LATENCY_BUCKETS, ConsumerMetrics
@@ -53,6 +53,7 @@ class MetricsTelemetry:
             buckets=END_TO_END_BUCKETS,
             registry=registry,
         )
+        self.alerts = AlertMetrics(registry)
 
     def batch_written(
         self, written: Tally[str], skipped: Tally[str], rollup_rows: int, seconds: float
@@ -73,3 +74,45 @@ class MetricsTelemetry:
         for fact in facts:
             seconds = (now - fact["received_at"]).total_seconds()
             self.end_to_end.labels(fact["source_kind"]).observe(max(0.0, seconds))
+
+
+class AlertMetrics:
+    """The open-alerts gauge (the same on every replica: each refreshes it from the table) and
+    the counters of what this replica did."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.open = Gauge(
+            "voc_alerts_open",
+            "1 while a score-drop alert is open for the touchpoint and metric; gone once resolved.",
+            ["touchpoint", "metric", "team"],
+            registry=registry,
+        )
+        self.evaluations = Counter(
+            "voc_metrics_alert_evaluations_total",
+            "Alert evaluation runs: evaluated, skipped (another replica held the lock), failed.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.opened = Counter(
+            "voc_metrics_alerts_opened_total", "Alerts opened.", ["metric"], registry=registry
+        )
+        self.resolved = Counter(
+            "voc_metrics_alerts_resolved_total", "Alerts resolved.", ["metric"], registry=registry
+        )
+        self.notifications = Counter(
+            "voc_metrics_alert_notifications_total",
+            "Webhook delivery attempts: sent (2xx), retried (network error, 5xx, 429), failed "
+            "(given up or refused).",
+            ["event", "outcome"],
+            registry=registry,
+        )
+        self._shown: set[tuple[str, str, str]] = set()
+
+    def show_open(self, labels: Iterable[tuple[str, str, str]]) -> None:
+        """Make the gauge exactly the given open alerts: 1 each, resolved ones removed."""
+        current = set(labels)
+        for gone in self._shown - current:
+            self.open.remove(*gone)
+        for label in current:
+            self.open.labels(*label).set(1)
+        self._shown = current

@@ -10,6 +10,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import shared.alert_tables  # noqa: F401  (registers the alert tables on metadata)
 from shared.db import async_url
 from shared.tables import metadata
 

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import shared.alert_tables  # noqa: F401  (registers the alert tables on metadata)
 from services.metrics.migrate import ALEMBIC_INI, upgrade
 from shared.settings import DatabaseSettings
 from shared.tables import metadata
