@@ -1,172 +1,74 @@
-"""Event contracts: the envelope, canonical feedback and its enrichment.
+"""Event contracts: the envelope, the events and their topics (feedback models: feedback.py).
 
 These pydantic models are the source of truth for every message on Kafka; `schemas/` holds their
 exported JSON Schema (`make schemas`) and a test fails when the two drift. Within a version,
 changes are additive only: a breaking change is a new class with a new `VERSION` and topic.
+So building an event is strict (an unknown field is a bug in the producer) and reading one is
+tolerant (an unknown field is a newer producer's addition, dropped): see Envelope.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+from pydantic.config import ExtraValues
 
+from shared.feedback import (
+    Contract,
+    Customer,
+    Engagement,
+    EnrichedFeedback,
+    Enrichment,
+    Feedback,
+    JourneyStage,
+    ReviewPart,
+    Sentiment,
+    SentimentLabel,
+    ShortStr,
+    SocialPart,
+    SourceKind,
+    SurveyPart,
+    TicketPart,
+    Topic,
+    TopicScore,
+)
 from shared.ids import event_id_for, feedback_id_for
 
-
-class SourceKind(StrEnum):
-    survey = "survey"
-    ticket = "ticket"
-    review = "review"
-    social = "social"
-
-
-class JourneyStage(StrEnum):
-    awareness = "awareness"
-    consideration = "consideration"
-    conversion = "conversion"
-    retention = "retention"
-    loyalty = "loyalty"
-
-
-class Topic(StrEnum):
-    delivery = "delivery"
-    product_quality = "product_quality"
-    pricing = "pricing"
-    customer_support = "customer_support"
-    usability = "usability"
-    billing = "billing"
-    returns = "returns"
-    other = "other"
-
-
-class SentimentLabel(StrEnum):
-    negative = "negative"
-    neutral = "neutral"
-    positive = "positive"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-ShortStr = Annotated[str, Field(max_length=256)]
-
-
-class Customer(_Model):
-    id: ShortStr | None = None
-    segment: ShortStr | None = None
-    locale: ShortStr | None = None
-
-
-class SurveyPart(_Model):
-    nps: Annotated[int, Field(ge=0, le=10)] | None = None
-    csat: Annotated[int, Field(ge=1, le=5)] | None = None
-    ces: Annotated[int, Field(ge=1, le=7)] | None = None
-    stars: Annotated[int, Field(ge=1, le=5)] | None = None
-    survey_type: Literal["relationship", "transactional"] = "transactional"
-    audience: Literal["customer", "employee"] = "customer"
-
-
-class TicketPart(_Model):
-    status: ShortStr | None = None
-    priority: ShortStr | None = None
-    tags: list[ShortStr] = Field(default_factory=list, max_length=100)
-    csat: Annotated[int, Field(ge=1, le=5)] | None = None
-    first_response_seconds: Annotated[float, Field(ge=0)] | None = None
-    resolution_seconds: Annotated[float, Field(ge=0)] | None = None
-
-
-class ReviewPart(_Model):
-    stars: Annotated[int, Field(ge=1, le=5)]
-    platform: ShortStr | None = None
-    product_id: ShortStr | None = None
-    title: Annotated[str, Field(max_length=1000)] | None = None
-
-
-class Engagement(_Model):
-    likes: Annotated[int, Field(ge=0)] = 0
-    shares: Annotated[int, Field(ge=0)] = 0
-    replies: Annotated[int, Field(ge=0)] = 0
-
-
-class SocialPart(_Model):
-    platform: ShortStr | None = None
-    author: ShortStr | None = None
-    url: Annotated[str, Field(max_length=2048)] | None = None
-    reach: Annotated[int, Field(ge=0)] | None = None
-    engagement: Engagement = Field(default_factory=Engagement)
-
-
-class Feedback(_Model):
-    """One version of one feedback item, in the canonical shape every source is mapped to."""
-
-    feedback_id: UUID
-    source_kind: SourceKind
-    source: ShortStr = Field(description="Source system, e.g. 'typeform' or 'api'.")
-    source_id: ShortStr = Field(description="The item's id in the source system.")
-    revision: ShortStr = Field(description="Version of the item as the source names it.")
-    revision_rank: int = Field(
-        description="Orderable form of `revision` (see shared.ids.revision_rank); the higher wins."
-    )
-    deleted: bool = False
-    occurred_at: datetime
-    received_at: datetime = Field(description="When our ingestion service accepted the item.")
-    customer: Customer = Field(default_factory=Customer)
-    touchpoint: ShortStr | None = Field(
-        default=None, description="Touchpoint hint from the source."
-    )
-    channel: ShortStr | None = None
-    text: Annotated[str, Field(max_length=20_000)] | None = None
-    language_hint: ShortStr | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    survey: SurveyPart | None = None
-    ticket: TicketPart | None = None
-    review: ReviewPart | None = None
-    social: SocialPart | None = None
-
-
-class Sentiment(_Model):
-    label: SentimentLabel
-    score: Annotated[float, Field(ge=-1, le=1)]
-    confidence: Annotated[float, Field(ge=0, le=1)]
-
-
-class TopicScore(_Model):
-    label: Topic
-    score: Annotated[float, Field(ge=0, le=1)]
-
-
-class Enrichment(_Model):
-    language: ShortStr | None = Field(default=None, description="ISO 639-1 code, or null.")
-    language_confidence: Annotated[float, Field(ge=0, le=1)] | None = None
-    redacted_text: str | None = None
-    sentiment: Sentiment | None = None
-    topics: list[TopicScore] = Field(default_factory=list, description="Primary topic first.")
-    touchpoint: ShortStr
-    journey_stage: JourneyStage
-    touchpoint_rule: ShortStr = Field(
-        description="What decided the touchpoint: 'explicit', 'rule:<name>', 'topic:<label>' "
-        "or 'default'."
-    )
-    model_version: ShortStr
-    unscored: bool = False
-    unscored_reason: ShortStr | None = None
-
-
-class EnrichedFeedback(Feedback):
-    """Feedback after classification. `text` is always null here: only `redacted_text` travels."""
-
-    enrichment: Enrichment
+# The feedback models are re-exported: `from shared.events import Feedback` is the contract's
+# import path.
+__all__ = [
+    "DLQ_TOPIC",
+    "Customer",
+    "Engagement",
+    "EnrichedFeedback",
+    "EnrichedFeedbackEvent",
+    "Enrichment",
+    "Envelope",
+    "Feedback",
+    "FetchPendingEvent",
+    "JourneyStage",
+    "PendingFetch",
+    "RawFeedbackEvent",
+    "ReviewPart",
+    "Sentiment",
+    "SentimentLabel",
+    "SocialPart",
+    "SourceKind",
+    "SurveyPart",
+    "TicketPart",
+    "Topic",
+    "TopicScore",
+    "all_topics",
+]
 
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
 
-class Envelope(_Model, Generic[DataT]):
+class Envelope(Contract, Generic[DataT]):
     event_id: UUID
     type: str
     version: int
@@ -178,6 +80,33 @@ class Envelope(_Model, Generic[DataT]):
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = "ignore",
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        """Read a consumed event: unknown fields, at any depth, are dropped, not rejected.
+
+        Within a version changes are additive (DESIGN.md), so an event from a newer producer
+        may carry optional fields this consumer does not know yet; forbidding them would
+        dead-letter valid events. Everything else is validated as strictly as on the producer
+        side. Pass `extra="forbid"` to check a document as a producer would.
+        """
+        return super().model_validate_json(
+            json_data,
+            strict=strict,
+            extra=extra,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
 
     def key(self) -> bytes:
         """Kafka key: the item's feedback_id, so all versions of one item stay in order."""
@@ -231,7 +160,7 @@ class EnrichedFeedbackEvent(Envelope[EnrichedFeedback]):
         return self.TOPIC
 
 
-class PendingFetch(_Model):
+class PendingFetch(Contract):
     """A fetch-step vendor's webhook envelope, waiting for its details to be fetched."""
 
     feedback_id: UUID = Field(description="The item's feedback_id: the Kafka key.")

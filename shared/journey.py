@@ -5,178 +5,60 @@ full at start-up so a typo fails the service before it consumes anything. What t
 for one item (`Journey.resolve`) lives here too, because two services apply it: the classifier to
 new items, and the metrics service's remap to stored facts after the rules change. Both must
 reach the same answer from the same fields, or a remap would move scores the classifier disagrees
-with.
+with. The catalog's entries are in journey_catalog.py, an item's fields and rule matching in
+journey_match.py; their public names are importable from here.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, model_validator
 
 from shared.events import JourneyStage, SourceKind, Topic
+from shared.journey_catalog import (
+    DefaultTouchpoint,
+    Frozen,
+    Name,
+    Rule,
+    RuleMatch,
+    Touchpoint,
+    default_shorthand,
+)
+from shared.journey_match import CompiledRule, ItemFields, Resolution, normalise
+
+__all__ = [
+    "JOURNEY_FILE_ENV",
+    "SUPPORTED_VERSIONS",
+    "DefaultTouchpoint",
+    "ItemFields",
+    "Journey",
+    "JourneyError",
+    "Resolution",
+    "Rule",
+    "RuleMatch",
+    "Touchpoint",
+    "load_journey",
+    "normalise",
+    "parse_journey",
+]
 
 JOURNEY_FILE_ENV = "VOC_JOURNEY_FILE"
 SUPPORTED_VERSIONS = (1,)
-_SEPARATORS = re.compile(r"[\s\-./]+")
 
 
 class JourneyError(ValueError):
     """The catalog cannot be read or is inconsistent; the message lists every problem."""
 
 
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-# A single value or a list of alternatives (any-of) in a rule's match.
-AnyOf = Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
-Name = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[a-z0-9_]+$")]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Touchpoint(_Frozen):
-    name: Name
-    stage: JourneyStage
-    team: Annotated[str, Field(min_length=1)]
-
-
-class RuleMatch(_Frozen):
-    """Conditions on source metadata; every field given must match (AND)."""
-
-    source_kind: Annotated[list[SourceKind], BeforeValidator(_as_list)] | None = None
-    source: AnyOf | None = None
-    channel: AnyOf | None = None
-    tags: AnyOf | None = Field(default=None, description="The item has any of these tags.")
-    metadata: dict[str, AnyOf] | None = Field(
-        default=None, description="Metadata key -> accepted values, compared as text."
-    )
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> RuleMatch:
-        if not any(v for v in self.__dict__.values()):
-            raise ValueError("a rule must match on at least one field")
-        return self
-
-
-class Rule(_Frozen):
-    name: Name
-    match: RuleMatch
-    touchpoint: Name
-
-
-class DefaultTouchpoint(_Frozen):
-    overall: Name
-    by_source_kind: dict[SourceKind, Name] = Field(default_factory=dict)
-
-
-def _default_shorthand(value: Any) -> Any:
-    return {"overall": value} if isinstance(value, str) else value
-
-
-def normalise(value: str) -> str:
-    """Catalog-name form of a free-text label: 'Mobile App' -> 'mobile_app'."""
-    return _SEPARATORS.sub("_", value.strip().casefold()).strip("_")
-
-
-def _fold(values: Iterable[Any]) -> set[str]:
-    return {str(v).strip().casefold() for v in values}
-
-
-def _metadata_values(value: Any) -> set[str]:
-    if value is None or isinstance(value, dict):
-        return set()
-    return _fold(value if isinstance(value, list) else [value])
-
-
-@dataclass(frozen=True, slots=True)
-class ItemFields:
-    """What resolution reads of an item; a live Feedback and a stored fact both provide it."""
-
-    source_kind: str
-    source: str
-    channel: str | None = None
-    touchpoint_hint: str | None = None
-    tags: Sequence[Any] = ()  # tags kept outside metadata (a ticket's own tags)
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-    def all_tags(self) -> set[str]:
-        extra = self.metadata.get("tags")
-        return _fold([*self.tags, *(extra if isinstance(extra, list) else ())])
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    touchpoint: str
-    stage: JourneyStage
-    rule: str  # "explicit", "rule:<name>", "topic:<label>" or "default"
-
-
-@dataclass(frozen=True, slots=True)
-class _CompiledRule:
-    """A rule with its accepted values pre-folded, so matching is set lookups only."""
-
-    rule: Rule
-    source_kinds: frozenset[str] | None
-    sources: frozenset[str] | None
-    channels: frozenset[str] | None
-    tags: frozenset[str] | None
-    metadata: tuple[tuple[str, frozenset[str]], ...]
-
-    @classmethod
-    def of(cls, rule: Rule) -> _CompiledRule:
-        m = rule.match
-
-        def opt(values: Iterable[Any] | None) -> frozenset[str] | None:
-            return None if values is None else frozenset(_fold(values))
-
-        return cls(
-            rule=rule,
-            source_kinds=opt(m.source_kind),
-            sources=opt(m.source),
-            channels=opt(m.channel),
-            tags=opt(m.tags),
-            metadata=tuple((k, frozenset(_fold(v))) for k, v in (m.metadata or {}).items()),
-        )
-
-    def matches(self, item: ItemFields, tags: set[str]) -> bool:
-        if self.source_kinds is not None and item.source_kind not in self.source_kinds:
-            return False
-        if self.sources is not None and item.source.casefold() not in self.sources:
-            return False
-        if (
-            self.channels is not None
-            and (item.channel or "").strip().casefold() not in self.channels
-        ):
-            return False
-        if self.tags is not None and not (self.tags & tags):
-            return False
-        return all(
-            _metadata_values(item.metadata.get(key)) & accepted for key, accepted in self.metadata
-        )
-
-
-class Journey(_Frozen):
+class Journey(Frozen):
     """The validated catalog."""
 
     version: Literal[1]
@@ -184,10 +66,10 @@ class Journey(_Frozen):
     touchpoints: list[Touchpoint] = Field(min_length=1)
     rules: list[Rule] = Field(default_factory=list)
     topic_touchpoints: dict[Topic, Name] = Field(default_factory=dict)
-    default_touchpoint: Annotated[DefaultTouchpoint, BeforeValidator(_default_shorthand)]
+    default_touchpoint: Annotated[DefaultTouchpoint, BeforeValidator(default_shorthand)]
 
     _by_name: dict[str, Touchpoint] = PrivateAttr(default_factory=dict)
-    _compiled: tuple[_CompiledRule, ...] = PrivateAttr(default=())
+    _compiled: tuple[CompiledRule, ...] = PrivateAttr(default=())
     _by_topic: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -220,7 +102,7 @@ class Journey(_Frozen):
         if problems:
             raise ValueError("; ".join(problems))
         self._by_name = {t.name: t for t in self.touchpoints}
-        self._compiled = tuple(_CompiledRule.of(r) for r in self.rules)
+        self._compiled = tuple(CompiledRule.of(r) for r in self.rules)
         self._by_topic = {k.value: v for k, v in self.topic_touchpoints.items()}
         return self
 

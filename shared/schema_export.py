@@ -7,7 +7,9 @@ is tests/unit/test_schemas.py, so the test suite fails on drift.
 The JSON Schemas are generated in pydantic's *validation* mode: they describe exactly what a
 consumer accepts (KafkaRunner validates every record with the same models, and a record that
 fails goes to the DLQ), which is the contract a third-party producer needs. For these models the
-serialization-mode schema is identical today.
+serialization-mode schema is identical today. Objects allow additional properties: consumers
+ignore fields they do not know (a newer producer's additive change), while our own producers
+never write any (the models forbid them when an event is built).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from shared.events import (
     DLQ_TOPIC,
@@ -91,8 +95,18 @@ def schema_file(event: type[Envelope]) -> str:  # type: ignore[type-arg]
     return f"{kebab}.v{event.VERSION}.schema.json"
 
 
+class ConsumedJsonSchema(GenerateJsonSchema):
+    """Models as Envelope.model_validate_json reads them: unknown properties are ignored."""
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        out = super().model_schema(schema)
+        if out.get("additionalProperties") is False:
+            out["additionalProperties"] = True
+        return out
+
+
 def json_schema(event: type[Envelope]) -> dict[str, Any]:  # type: ignore[type-arg]
-    schema = event.model_json_schema(mode="validation")
+    schema = event.model_json_schema(mode="validation", schema_generator=ConsumedJsonSchema)
     schema["$schema"] = JSON_SCHEMA_DIALECT
     schema["$comment"] = (
         f"Generated from shared.events.{event.__name__} by `python -m shared.schema_export`; "
