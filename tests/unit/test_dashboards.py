@@ -132,6 +132,14 @@ class TestDashboardsAsCode:
             unknown = named_metrics(expr) - known
             assert not unknown, f"{where}: no service exports {sorted(unknown)}"
 
+    def test_the_open_alerts_gauge_is_merged_across_replicas_with_max(self) -> None:
+        # Every metrics replica exports the same open alerts: a sum would count each per replica.
+        uses = [(where, expr) for where, expr in promql() if "voc_alerts_open" in expr]
+        places = " ".join(where for where, _ in uses)
+        assert "VocScoreDrop" in places and "Open score-drop alerts" in places, places
+        for where, expr in uses:
+            assert expr.startswith("max by (touchpoint, metric, team) (voc_alerts_open)"), where
+
     def test_scores_sql_reads_only_storage_tables(self) -> None:
         board = boards()["voc-cx-scores.json"]
         tables = set(metadata.tables)

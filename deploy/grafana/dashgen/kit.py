@@ -20,12 +20,14 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DataSourceRef,
+    DataTransformerConfig,
     DynamicConfigValue,
     Panel,
     RowPanel,
     Threshold,
     ThresholdsMode,
 )
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 # The uids provisioned in deploy/grafana/provisioning/datasources/datasources.yaml.
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="voc-prometheus")
@@ -236,6 +238,31 @@ def sql_table(
         .decimals(1)
     )
     return _with_targets(panel, [Sql(sql, "table")])  # type: ignore[no-any-return]
+
+
+def prom_table(
+    title: str, description: str, expr: str, columns: Sequence[str], *, width: int = 12
+) -> table.Panel:
+    """The series an instant query returns now, one row each, showing only `columns` (labels):
+    Grafana's Time and Value columns are hidden, so a 0/1 gauge reads as a list."""
+    query = prom(expr, "").instant().format(PromQueryFormat.TABLE)
+    organize = DataTransformerConfig(
+        id_val="organize",
+        options={
+            "excludeByName": {"Time": True, "Value": True},
+            "indexByName": {name: i for i, name in enumerate(columns)},
+        },
+    )
+    panel = (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .span(width)
+        .height(8)
+        .with_transformation(organize)
+    )
+    return _with_targets(panel, [query])  # type: ignore[no-any-return]
 
 
 def dashboard(uid: str, title: str, description: str) -> Dashboard:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 
+from deploy.grafana.dashgen import pipeline_writer
 from deploy.grafana.dashgen.kit import (
     ALL_JOBS,
     CONSUMERS,
@@ -236,49 +237,6 @@ def _stream(board: Dashboard) -> None:
     )
 
 
-def _writer(board: Dashboard) -> None:
-    board.with_row(Row("Scores"))
-    board.with_panel(
-        graph(
-            "Metrics writer rows",
-            "Facts written per outcome, rollup rows adjusted, and versions that changed "
-            "nothing (duplicates, older revisions).",
-            [
-                prom(
-                    f"sum by (outcome) (rate(voc_metrics_facts_written_total[{RATE}]))",
-                    "facts {{outcome}}",
-                ),
-                prom(f"sum(rate(voc_metrics_rollup_rows_touched_total[{RATE}]))", "rollup rows"),
-                prom(
-                    f"sum by (reason) (rate(voc_metrics_versions_skipped_total[{RATE}]))",
-                    "skipped {{reason}}",
-                ),
-            ],
-            unit="suffix: rows/s",
-            width=8,
-        )
-    )
-    board.with_panel(
-        graph(
-            "Transaction latency",
-            "One batch's database transaction, commit included.",
-            quantiles("voc_metrics_transaction_seconds_bucket", "", ""),
-            unit="s",
-            width=8,
-        )
-    )
-    board.with_panel(
-        graph(
-            "End-to-end latency, receipt to score",
-            "From an ingestion service accepting an item to its fact being committed, per "
-            "source kind. Includes clock skew between hosts; replays show up as hours.",
-            quantiles("voc_metrics_end_to_end_seconds_bucket", "source_kind", "{{source_kind}}"),
-            unit="s",
-            width=8,
-        )
-    )
-
-
 def build() -> Dashboard:
     board = dashboard(
         UID,
@@ -296,5 +254,6 @@ def build() -> Dashboard:
     )
     _ingestion(board)
     _stream(board)
-    _writer(board)
+    pipeline_writer.writer(board)
+    pipeline_writer.score_alerts(board)
     return board

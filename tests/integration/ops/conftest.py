@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from shared.embedded import die_with_parent, free_port
+from tests.integration.ops.alert_traffic import alert_env
 from tests.integration.ops.processes import (
     RunningPrometheus,
     answers,
@@ -27,7 +28,9 @@ from tests.stack import RunningStack, running_stack
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with running_stack(tmp_path_factory.mktemp("voc-ops-home"), STACK_ENV) as running:
+    # Nothing listens on this port: the alert webhook is refused.
+    env = {**STACK_ENV, **alert_env(free_port())}
+    with running_stack(tmp_path_factory.mktemp("voc-ops-home"), env) as running:
         yield running
 
 

@@ -35,6 +35,8 @@ PROM_VARIABLES = {"__rate_interval": "1m", "__interval": "15s"}
 EXPECTED_EMPTY: dict[tuple[str, str, str], str] = {
     ("voc-service", "Dead-lettered and retried", "B"):
         "no transient failure: the database and the broker stay up",
+    ("voc-pipeline", "Alerts opened and resolved", "B"):
+        "the score drop of alert_traffic stays open while the test runs",
 }  # fmt: skip
 # The service dashboard's consumer row is for classifier and metrics: for the HTTP-only
 # services (api and the four ingestion services) its metrics do not exist.
@@ -46,11 +48,23 @@ EXPECTED_EMPTY_ALERTS = {
     "VocSourceSilent": "needs two hours of history, and every source has just sent",
     "VocClassifierUnscoredRateHigh": "every text is in a scored language",
     "VocServiceDown": "every service is up",
+    "VocAlertEvaluatorStalled": "the evaluator runs every 2 s (alert_traffic.alert_env)",
 }
 # VocDeadLetterTraffic must fire: drive puts one undecodable record into each consumer's topic.
+# VocScoreDrop and VocAlertWebhookFailing must fire: alert_traffic opens an alert whose team's
+# webhook is refused.
 # Alerts whose threshold the traffic stays under: the expression without it must have data, so
 # its selector and labels are proven on the real series.
 THRESHOLDS = {"VocWebhookSignatureFailureBurst": " > 10"}
+# Parts of an expected-empty alert's expression (verbatim) and a condition each must meet on the
+# live series: the alert is quiet for the reason given above, not because a selector is wrong.
+PARTS = {
+    "VocAlertEvaluatorStalled": (
+        ('sum(increase(voc_metrics_alert_evaluations_total{outcome="evaluated"}[10m]))', " > 0"),
+        ("sum(voc_metrics_alert_evaluations_total)", " > 0"),
+        ('max(up{job="metrics"}) == 1', ""),
+    ),
+}
 # The dashboard variables every SQL panel filters on.
 CX_VARIABLES = ("touchpoint", "source_kind")
 
@@ -94,6 +108,9 @@ def prom_checks() -> list[tuple[str, str, bool]]:
             assert rule["expr"].endswith(THRESHOLDS[name]), (name, rule["expr"])
             below = rule["expr"].removesuffix(THRESHOLDS[name])
             checks.append((f"rule {name} without its threshold", below, True))
+        for part, condition in PARTS.get(name, ()):
+            assert part in rule["expr"], (name, part, rule["expr"])
+            checks.append((f"rule {name}: {part}{condition}", part + condition, True))
     return checks
 
 

@@ -1,14 +1,16 @@
 """Every query we ship, run against the real thing.
 
 The stack runs as `make run` starts it, a real Prometheus scrapes it and evaluates our rules,
-and `traffic.drive` has gone through all four ingestion services. Then every PromQL expression
-of every dashboard panel and every rule must parse and, where the traffic went, return data;
-every SQL query of the scores dashboard runs on the stack's PostgreSQL with Grafana's variables
-and macros expanded, and returns the rows the traffic produced.
+`traffic.drive` has gone through all four ingestion services, and `alert_traffic` has made a
+score drop whose team webhook is refused. Then every PromQL expression of every dashboard panel
+and every rule must parse and, where the traffic went, return data; every SQL query of the
+scores dashboard runs on the stack's PostgreSQL with Grafana's variables and macros expanded,
+and returns the rows the traffic produced.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import statistics
 from collections.abc import AsyncIterator
@@ -20,10 +22,18 @@ import httpx
 import pytest
 
 from tests.helpers import eventually
+from tests.integration.ops.alert_traffic import (
+    MAX_ATTEMPTS,
+    METRIC,
+    TEAM,
+    TOUCHPOINT,
+    drive_alert,
+    expected_figures,
+)
 from tests.integration.ops.processes import RunningPrometheus
 from tests.integration.ops.queries import CxSql, prom_checks, query, shipped_rules, t_margin
 from tests.integration.ops.traffic import Expected, drive
-from tests.stack import RunningStack
+from tests.stack import RunningStack, create_api_key
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +46,9 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 async def expected(
     stack: RunningStack, prometheus: RunningPrometheus, client: httpx.AsyncClient
 ) -> Expected:
-    return await drive(stack, client)
+    expected = await drive(stack, client)
+    await drive_alert(stack, client)
+    return expected
 
 
 class TestPromqlOfDashboardsAndRules:
@@ -88,14 +100,50 @@ class TestPromqlOfDashboardsAndRules:
                 if a["state"] == "firing"
             }
 
-        alerts = await eventually(
-            firing,
-            lambda a: (
-                {("VocDeadLetterTraffic", "classifier"), ("VocDeadLetterTraffic", "metrics")} <= a
-            ),
-            timeout_s=60,
-        )
-        assert {name for name, _ in alerts} == {"VocDeadLetterTraffic"}
+        must = {
+            ("VocDeadLetterTraffic", "classifier"),
+            ("VocDeadLetterTraffic", "metrics"),
+            ("VocScoreDrop", ""),
+            ("VocAlertWebhookFailing", ""),
+        }
+        alerts = await eventually(firing, lambda a: must <= a, timeout_s=60)
+        assert alerts == must
+
+    async def test_the_score_drop_alert_is_the_one_the_api_lists(
+        self, prometheus: RunningPrometheus, client: httpx.AsyncClient, expected: Expected
+    ) -> None:
+        async def score_drops() -> list[dict[str, str]]:
+            resp = await client.get(f"{prometheus.url}/api/v1/alerts")
+            alerts = resp.json()["data"]["alerts"]
+            return [a["labels"] for a in alerts if a["labels"]["alertname"] == "VocScoreDrop"]
+
+        [labels] = await eventually(score_drops, bool, timeout_s=60)
+        # The team label stays, so Alertmanager can route by it; no replica label is left.
+        assert labels == {"alertname": "VocScoreDrop", "severity": "warning",
+                          "touchpoint": TOUCHPOINT, "metric": METRIC, "team": TEAM}  # fmt: skip
+
+    async def test_the_api_shows_the_alert_with_its_failed_notification(
+        self, stack: RunningStack, client: httpx.AsyncClient, expected: Expected
+    ) -> None:
+        auth = {"Authorization": f"Bearer {await asyncio.to_thread(create_api_key, stack)}"}
+
+        async def open_alerts() -> list[dict[str, Any]]:
+            resp = await client.get(stack.url("api") + "/v1/alerts", headers=auth)
+            assert resp.status_code == 200, resp.text
+            return resp.json()["items"]  # type: ignore[no-any-return]
+
+        def settled(items: list[dict[str, Any]]) -> bool:
+            return bool(items) and items[0]["notification_status"] == "failed"
+
+        [alert] = await eventually(open_alerts, settled, timeout_s=60)
+        assert (alert["touchpoint"], alert["metric"], alert["team"]) == (TOUCHPOINT, METRIC, TEAM)
+        figures = expected_figures()
+        assert alert["window"]["value"] == pytest.approx(figures["window_value"])
+        assert alert["window"]["n"] == figures["window_n"]
+        assert alert["baseline"]["value"] == pytest.approx(figures["baseline_value"])
+        assert alert["baseline"]["n"] == figures["baseline_n"]
+        [note] = alert["notifications"]
+        assert (note["event"], note["attempts"]) == ("opened", MAX_ATTEMPTS)
 
     async def test_end_to_end_latency_is_observed_once_per_fact_written(
         self, prometheus: RunningPrometheus, client: httpx.AsyncClient, expected: Expected
