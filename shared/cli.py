@@ -27,6 +27,10 @@ COMMANDS = {
         "services.metrics.remap",
         "re-resolve past facts' touchpoints with the current journey catalog",
     ),
+    "rollups-rebuild": (
+        "services.metrics.rebuild",
+        "recompute score rollups and slices from the stored facts",
+    ),
 }
 
 

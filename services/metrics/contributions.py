@@ -1,7 +1,9 @@
-"""What one fact adds to the rollups: its row key and additive parts (DESIGN.md "Scores").
+"""What one fact adds to the rollups and slices: its row keys and additive parts (DESIGN.md
+"Scores").
 
 Computed from the fact row alone, so the contribution of a stored fact can be taken back out
-exactly as it was put in.
+exactly as it was put in. A fact adds the same parts to one score_rollups row and to one row of
+each slice (k rows of a topic slice when it has k distinct topic labels).
 """
 
 from __future__ import annotations
@@ -11,21 +13,49 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.tables import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
+from shared.tables import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, SLICE_DIMENSIONS, SLICES, TOPIC
 
 # (bucket_start, *ROLLUP_DIMENSIONS): the primary key of one score_rollups row.
 RollupKey = tuple[datetime, ...]
+# (slice, *SLICE_DIMENSIONS, bucket_start): the primary key of one score_slices row.
+SliceKey = tuple[Any, ...]
 Parts = dict[str, float]
+NO_TOPIC = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
     key: RollupKey
     parts: Parts = field(default_factory=dict)
+    slices: tuple[SliceKey, ...] = ()
 
 
 def rollup_key(fact: Mapping[str, Any]) -> RollupKey:
     return (fact["bucket_start"], *(fact[d] or "" for d in ROLLUP_DIMENSIONS))
+
+
+def slice_topics(fact: Mapping[str, Any]) -> tuple[str, ...]:
+    """The distinct topic labels a topic slice counts the fact under; ('',) for none.
+
+    Stored topics are objects with a string "label" (models.fact_from_event); anything else in
+    the list is ignored, as rebuild.py's SQL ignores it."""
+    labels = (t.get("label") for t in fact["topics"] or () if isinstance(t, dict))
+    distinct = tuple(dict.fromkeys(label for label in labels if isinstance(label, str)))
+    return distinct or (NO_TOPIC,)
+
+
+def slice_keys(fact: Mapping[str, Any]) -> tuple[SliceKey, ...]:
+    """One key per slice (per distinct topic for a topic slice), in SLICES order."""
+    bucket = fact["bucket_start"]
+    values = {d: fact[d] or "" for d in ROLLUP_DIMENSIONS}
+    topics = slice_topics(fact)
+    keys: list[SliceKey] = []
+    for s in SLICES:
+        for topic in topics if s.has_topic else (NO_TOPIC,):
+            values[TOPIC] = topic
+            dims = tuple(values[d] if d in s.dimensions else "" for d in SLICE_DIMENSIONS)
+            keys.append((s.name, *dims, bucket))
+    return tuple(keys)
 
 
 def parts(fact: Mapping[str, Any]) -> Parts:
@@ -61,8 +91,43 @@ def contribution(fact: Mapping[str, Any] | None) -> Contribution | None:
     """The fact's contribution, or None for no fact or a tombstone (deleted)."""
     if fact is None or fact["deleted"]:
         return None
-    return Contribution(rollup_key(fact), parts(fact))
+    return Contribution(rollup_key(fact), parts(fact), slice_keys(fact))
 
 
 def zero_parts() -> Parts:
     return dict.fromkeys(ROLLUP_MEASURES, 0)
+
+
+@dataclass(slots=True)
+class Deltas:
+    """Signed sums of contributions, per rollup row and per slice row."""
+
+    rollups: dict[RollupKey, Parts] = field(default_factory=dict)
+    slices: dict[SliceKey, Parts] = field(default_factory=dict)
+
+    def add(self, item: Contribution | None, sign: int) -> None:
+        if item is None:
+            return
+        _add(self.rollups, item.key, item.parts, sign)
+        for key in item.slices:
+            _add(self.slices, key, item.parts, sign)
+
+    def nonzero(self) -> Deltas:
+        """Rows in key order (the lock order of every writer), zero measures and rows dropped:
+        a change nothing a score sees must not touch (and lock) a row."""
+        return Deltas(_nonzero(self.rollups), _nonzero(self.slices))
+
+
+def _add(rows: dict[Any, Parts], key: Any, parts: Parts, sign: int) -> None:
+    row = rows.setdefault(key, {})
+    for measure, value in parts.items():
+        row[measure] = row.get(measure, 0) + sign * value
+
+
+def _nonzero(rows: dict[Any, Parts]) -> dict[Any, Parts]:
+    out = {}
+    for key in sorted(rows):
+        row = {m: v for m, v in rows[key].items() if v != 0}
+        if row:
+            out[key] = row
+    return out

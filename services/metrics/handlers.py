@@ -84,7 +84,8 @@ class FeedbackWriter:
         return rejected
 
     async def write(self, facts: Sequence[Fact]) -> service.Plan:
-        """Apply `facts` in one transaction: lock, compare, upsert facts, adjust rollups."""
+        """Apply `facts` in one transaction: lock, compare, upsert facts, adjust rollups and
+        slices."""
         collapsed = service.collapse(facts)
         if not collapsed.latest:
             return service.Plan()
@@ -95,6 +96,7 @@ class FeedbackWriter:
             plan = service.plan(collapsed, stored)
             await repository.upsert_facts(session, plan.facts, list(stored))
             rows = await repository.apply_deltas(session, plan.deltas)
+            slice_rows = await repository.apply_slice_deltas(session, plan.slice_deltas)
         seconds = time.perf_counter() - started
         self.telemetry.batch_written(plan.written, plan.skipped, rows, seconds)
         # After the commit: the items are in the scores only now.
@@ -103,6 +105,7 @@ class FeedbackWriter:
             "metrics.batch_written",
             facts=len(plan.facts),
             rollup_rows=rows,
+            slice_rows=slice_rows,
             skipped=sum(plan.skipped.values()),
             seconds=round(seconds, 4),
         )

@@ -4,11 +4,11 @@
 
 After the journey rules change, every live fact is resolved again from its stored fields
 (`shared.journey`, the classifier's own semantics). A fact whose touchpoint or stage changes
-takes its rollup contribution out of the old row and puts it into the new one, in the same
-transaction as the fact update, so the rollups never disagree with the facts. Batches go in
-feedback_id order (keyset), each one transaction with its facts locked FOR UPDATE, the writer's
-lock order: the metrics writer may run meanwhile, and whichever of the two comes second sees the
-other's result. A second run finds nothing to change.
+takes its rollup and slice contributions out of the old rows and puts them into the new ones,
+in the same transaction as the fact update, so the rollups and slices never disagree with the
+facts. Batches go in feedback_id order (keyset), each one transaction with its facts locked FOR
+UPDATE, the writer's lock order: the metrics writer may run meanwhile, and whichever of the two
+comes second sees the other's result. A second run finds nothing to change.
 
 Restart the classifier with the new catalog before remapping: items it enriches with the old one
 after the remap are stored as it resolved them.
@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.metrics import repository
-from services.metrics.contributions import Parts, RollupKey, contribution
+from services.metrics.contributions import Deltas, Parts, RollupKey, SliceKey, contribution
 from services.metrics.settings import MetricsSettings
 from shared.db import create_engine, create_sessionmaker
 from shared.journey import ItemFields, Journey, load_journey
@@ -85,24 +85,19 @@ def topic_labels(fact: Mapping[str, Any]) -> list[str]:
 
 @dataclass(slots=True)
 class BatchPlan:
-    """What one batch writes: fact updates (id order) and non-zero rollup deltas."""
+    """What one batch writes: fact updates (id order), non-zero rollup and slice deltas."""
 
     updates: list[tuple[UUID, str, str, str]] = field(default_factory=list)
     deltas: dict[RollupKey, Parts] = field(default_factory=dict)
+    slice_deltas: dict[SliceKey, Parts] = field(default_factory=dict)
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
     relabelled: int = 0
-
-
-def _add(deltas: dict[RollupKey, Parts], key: RollupKey, parts: Parts, sign: int) -> None:
-    row = deltas.setdefault(key, {})
-    for measure, value in parts.items():
-        row[measure] = row.get(measure, 0) + sign * value
 
 
 def plan_batch(facts: Sequence[Mapping[str, Any]], journey: Journey) -> BatchPlan:
     """Resolve each live fact again; pure, so the decision is testable without a database."""
     out = BatchPlan()
-    deltas: dict[RollupKey, Parts] = {}
+    deltas = Deltas()
     for fact in facts:
         got = journey.resolve(item_fields(fact), topic_labels(fact))
         new = (got.touchpoint, got.stage.value, got.rule)
@@ -115,14 +110,11 @@ def plan_batch(facts: Sequence[Mapping[str, Any]], journey: Journey) -> BatchPla
             continue
         out.moves[(old[0], new[0])] += 1
         moved = {**fact, "touchpoint": new[0], "journey_stage": new[1]}
-        before, after = contribution(fact), contribution(moved)
-        if before is not None and after is not None:
-            _add(deltas, before.key, before.parts, -1)
-            _add(deltas, after.key, after.parts, +1)
-    for key in sorted(deltas):
-        row = {m: v for m, v in deltas[key].items() if v != 0}
-        if row:
-            out.deltas[key] = row
+        # Slices without touchpoint or stage get -x and +x on one row: nonzero() drops them.
+        deltas.add(contribution(fact), -1)
+        deltas.add(contribution(moved), +1)
+    kept = deltas.nonzero()
+    out.deltas, out.slice_deltas = kept.rollups, kept.slices
     return out
 
 
@@ -132,6 +124,7 @@ class RemapSummary:
     moved: int = 0
     relabelled: int = 0
     rollup_rows: int = 0
+    slice_rows: int = 0
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
     dry_run: bool = False
 
@@ -140,7 +133,7 @@ class RemapSummary:
         head = (
             f"remap: {self.scanned} live facts scanned, {verb} {self.moved} "
             f"(touchpoint or stage), {self.relabelled} with only a new rule, "
-            f"{self.rollup_rows} rollup row updates"
+            f"{self.rollup_rows} rollup and {self.slice_rows} slice row updates"
         )
         if self.dry_run:
             head += " (dry run: nothing written)"
@@ -168,6 +161,7 @@ async def remap_batch(
             dict(zip(("ids", "touchpoints", "stages", "rules"), map(list, columns), strict=True)),
         )
         await repository.apply_deltas(session, plan.deltas)
+        await repository.apply_slice_deltas(session, plan.slice_deltas)
     return ids[-1], len(facts), plan
 
 
@@ -192,6 +186,7 @@ async def remap(
         summary.moved += sum(plan.moves.values())
         summary.relabelled += plan.relabelled
         summary.rollup_rows += len(plan.deltas)
+        summary.slice_rows += len(plan.slice_deltas)
         summary.moves.update(plan.moves)
         log.debug("metrics.remap.batch", scanned=scanned, updated=len(plan.updates))
     log.info(

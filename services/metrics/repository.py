@@ -1,6 +1,6 @@
-"""All SQL of the metrics writer. Three statements a batch, whatever its size: lock the stored
-facts, upsert the new ones, add the rollup deltas. Arrays go through `unnest`, so a batch never
-costs a round trip per row nor hits the bind-parameter limit."""
+"""All SQL of the metrics writer. Four statements a batch, whatever its size: lock the stored
+facts, upsert the new ones, add the rollup deltas, add the slice deltas. Arrays go through
+`unnest`, so a batch never costs a round trip per row nor hits the bind-parameter limit."""
 
 from __future__ import annotations
 
@@ -14,25 +14,27 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.contributions import Parts, RollupKey
+from services.metrics.contributions import Parts, RollupKey, SliceKey
 from services.metrics.errors import ConcurrentFactWrite
 from services.metrics.models import Fact
 from shared.tables import (
     FLOAT_MEASURES,
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
+    SLICE_DIMENSIONS,
     feedback_facts,
     score_rollups,
+    score_slices,
 )
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 _JSON_COLUMNS = frozenset({"topics", "metadata"})
 FACT_COLUMNS = tuple(c.name for c in feedback_facts.columns if c.name != "updated_at")
 ROLLUP_KEY_COLUMNS = ("bucket_start", *ROLLUP_DIMENSIONS)
-# What contributions.py and service.py need from a stored fact; the text stays where it is.
-_LOCKED_COLUMNS = [
-    c for c in feedback_facts.columns if c.name not in {"redacted_text", "metadata", "topics"}
-]
+SLICE_KEY_COLUMNS = ("slice", *SLICE_DIMENSIONS, "bucket_start")
+# What contributions.py and service.py need from a stored fact (topics for the topic slices);
+# the text stays where it is.
+_LOCKED_COLUMNS = [c for c in feedback_facts.columns if c.name not in {"redacted_text", "metadata"}]
 
 
 def _sql_type(table_column: Any) -> str:
@@ -65,15 +67,16 @@ def _facts_upsert_sql() -> str:
     )
 
 
-def _rollups_upsert_sql() -> str:
-    insert = _unnest_insert(score_rollups, (*ROLLUP_KEY_COLUMNS, *ROLLUP_MEASURES))
-    keys = ", ".join(f'"{k}"' for k in ROLLUP_KEY_COLUMNS)
-    adds = ", ".join(f'"{m}" = score_rollups."{m}" + excluded."{m}"' for m in ROLLUP_MEASURES)
+def _add_deltas_sql(table: Any, key_columns: Sequence[str]) -> str:
+    insert = _unnest_insert(table, (*key_columns, *ROLLUP_MEASURES))
+    keys = ", ".join(f'"{k}"' for k in key_columns)
+    adds = ", ".join(f'"{m}" = {table.name}."{m}" + excluded."{m}"' for m in ROLLUP_MEASURES)
     return f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {adds}"
 
 
 _UPSERT_FACTS = text(_facts_upsert_sql())
-_UPSERT_ROLLUPS = text(_rollups_upsert_sql())
+_UPSERT_ROLLUPS = text(_add_deltas_sql(score_rollups, ROLLUP_KEY_COLUMNS))
+_UPSERT_SLICES = text(_add_deltas_sql(score_slices, SLICE_KEY_COLUMNS))
 _LOCK_FACTS = (
     select(*_LOCKED_COLUMNS)
     .where(
@@ -114,19 +117,30 @@ async def upsert_facts(
         raise ConcurrentFactWrite(f"{len(facts) - len(written)} facts were written concurrently")
 
 
-async def apply_deltas(session: AsyncSession, deltas: Mapping[RollupKey, Parts]) -> int:
-    """Add `deltas` to the rollups in one statement, rows in key order; returns rows touched."""
+async def _add_deltas(
+    session: AsyncSession, statement: Any, key_columns: Sequence[str], deltas: Mapping[Any, Parts]
+) -> int:
     if not deltas:
         return 0
     keys = sorted(deltas)
     params: dict[str, list[Any]] = {
-        name: [key[i] for key in keys] for i, name in enumerate(ROLLUP_KEY_COLUMNS)
+        name: [key[i] for key in keys] for i, name in enumerate(key_columns)
     }
     for measure in ROLLUP_MEASURES:
         cast = float if measure in FLOAT_MEASURES else int
         params[measure] = [cast(deltas[key].get(measure, 0)) for key in keys]
-    await session.execute(_UPSERT_ROLLUPS, params)
+    await session.execute(statement, params)
     return len(keys)
+
+
+async def apply_deltas(session: AsyncSession, deltas: Mapping[RollupKey, Parts]) -> int:
+    """Add `deltas` to the rollups in one statement, rows in key order; returns rows touched."""
+    return await _add_deltas(session, _UPSERT_ROLLUPS, ROLLUP_KEY_COLUMNS, deltas)
+
+
+async def apply_slice_deltas(session: AsyncSession, deltas: Mapping[SliceKey, Parts]) -> int:
+    """Add `deltas` to score_slices in one statement, rows in key order; returns rows touched."""
+    return await _add_deltas(session, _UPSERT_SLICES, SLICE_KEY_COLUMNS, deltas)
 
 
 async def ping(session: AsyncSession) -> bool:

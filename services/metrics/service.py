@@ -2,7 +2,7 @@
 
 Per feedback_id the latest version wins, ordered by (revision_rank, received_at); a duplicate
 (same event_id) or an older version changes nothing; a newer one takes the stored fact's
-contribution out of the rollups and puts its own in. The rollup change is therefore a sum of
+contribution out of the rollups and slices and puts its own in. The change is therefore a sum of
 differences, which commutes with any other batch's.
 """
 
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.metrics.contributions import Parts, RollupKey, contribution
+from services.metrics.contributions import Deltas, Parts, RollupKey, SliceKey, contribution
 from services.metrics.models import Fact
 
 
@@ -50,24 +50,19 @@ def collapse(facts: Iterable[Fact]) -> Collapsed:
 
 @dataclass(slots=True)
 class Plan:
-    """What one batch writes: fact upserts (sorted by id) and non-zero rollup deltas."""
+    """What one batch writes: fact upserts (sorted by id), non-zero rollup and slice deltas."""
 
     facts: list[Fact] = field(default_factory=list)
     deltas: dict[RollupKey, Parts] = field(default_factory=dict)
+    slice_deltas: dict[SliceKey, Parts] = field(default_factory=dict)
     written: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
-
-
-def _add(deltas: dict[RollupKey, Parts], key: RollupKey, parts: Parts, sign: int) -> None:
-    row = deltas.setdefault(key, {})
-    for measure, value in parts.items():
-        row[measure] = row.get(measure, 0) + sign * value
 
 
 def plan(collapsed: Collapsed, stored: Mapping[UUID, Mapping[str, Any]]) -> Plan:
     """Compare the batch's winners with the stored facts (locked by the caller)."""
     out = Plan(skipped=Counter(collapsed.skipped))
-    deltas: dict[RollupKey, Parts] = {}
+    deltas = Deltas()
     for fact in sorted(collapsed.latest, key=lambda f: f["feedback_id"]):
         old = stored.get(fact["feedback_id"])
         if old is not None and old["event_id"] == fact["event_id"]:
@@ -78,13 +73,8 @@ def plan(collapsed: Collapsed, stored: Mapping[UUID, Mapping[str, Any]]) -> Plan
             continue
         out.facts.append(fact)
         out.written["deleted" if fact["deleted"] else "updated" if old else "inserted"] += 1
-        if (gone := contribution(old)) is not None:
-            _add(deltas, gone.key, gone.parts, -1)
-        if (new := contribution(fact)) is not None:
-            _add(deltas, new.key, new.parts, +1)
-    # A newer version that changes nothing a score sees must not touch (and lock) a rollup row.
-    for key in sorted(deltas):
-        row = {m: v for m, v in deltas[key].items() if v != 0}
-        if row:
-            out.deltas[key] = row
+        deltas.add(contribution(old), -1)
+        deltas.add(contribution(fact), +1)
+    kept = deltas.nonzero()
+    out.deltas, out.slice_deltas = kept.rollups, kept.slices
     return out
