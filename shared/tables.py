@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
@@ -116,6 +117,22 @@ feedback_facts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_feedback_facts_occurred_at_id", "occurred_at", "feedback_id"),
     Index("ix_feedback_facts_touchpoint_occurred_at", "touchpoint", "occurred_at"),
+    # GET /v1/feedback?order=most_negative: live, scored facts, lowest sentiment first.
+    Index(
+        "ix_feedback_facts_most_negative",
+        "sentiment_score",
+        text("occurred_at DESC"),
+        text("feedback_id DESC"),
+        postgresql_where=text("deleted IS false AND sentiment_score IS NOT NULL"),
+    ),
+    Index(
+        "ix_feedback_facts_touchpoint_most_negative",
+        "touchpoint",
+        "sentiment_score",
+        text("occurred_at DESC"),
+        text("feedback_id DESC"),
+        postgresql_where=text("deleted IS false AND sentiment_score IS NOT NULL"),
+    ),
     # Verbatims filtered by any topic: JSONB containment (topics @> '[{"label": ...}]').
     Index(
         "ix_feedback_facts_topics",

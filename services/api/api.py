@@ -12,9 +12,16 @@ from services.api import export, service
 from services.api.auth import AUTH_RESPONSES, requires
 from services.api.compare import compare_page
 from services.api.deps import CatalogDep, RepositoryDep, SettingsDep
+from services.api.driver_schemas import DriversPage
+from services.api.drivers import drivers_page
 from services.api.journey import JourneyDep, journey_out
 from services.api.keys import FEEDBACK_READ, SCORES_READ
-from services.api.query_params import CompareQueryDep, FeedbackQueryDep, ScoreQueryDep
+from services.api.query_params import (
+    CompareQueryDep,
+    DriversQueryDep,
+    FeedbackQueryDep,
+    ScoreQueryDep,
+)
 from services.api.schemas import (
     ComparePage,
     FeedbackPage,
@@ -115,6 +122,26 @@ async def compare_scores(
     return compare_page(await repo.compare(query), query, settings.min_n)
 
 
+@router.get(
+    "/drivers",
+    response_model=DriversPage,
+    dependencies=[requires(SCORES_READ)],
+    responses={
+        200: {
+            "description": "Per topic: its share of feedback, the metric with and without it "
+            "(value, n, interval), the difference with its interval and test, and the impact "
+            "on the overall value; from the topic and non-topic score slices."
+        }
+    },
+)
+async def get_drivers(
+    query: DriversQueryDep, repo: RepositoryDep, settings: SettingsDep
+) -> DriversPage:
+    """Which topics drive a metric: with vs without each topic, and how much each moves it."""
+    per_topic, overall = await repo.drivers(query)
+    return drivers_page(per_topic, overall, query, settings.min_n)
+
+
 @router.get("/touchpoints", response_model=TouchpointsPage, dependencies=[requires(SCORES_READ)])
 async def get_touchpoints(
     catalog: CatalogDep, repo: RepositoryDep, settings: SettingsDep
@@ -145,9 +172,9 @@ async def journey_catalog(journey: JourneyDep) -> JourneyOut:
 async def get_feedback(
     query: FeedbackQueryDep, repo: RepositoryDep, request: Request
 ) -> FeedbackPage | Response:
-    """Verbatims (redacted text and enrichment), newest first, paged by an opaque cursor."""
+    """Verbatims (redacted text and enrichment), newest or most negative first, cursor-paged."""
     if query.format == "json":
-        return service.feedback_page(await repo.feedback(query), query.limit)
+        return service.feedback_page(await repo.feedback(query), query.limit, query.order)
     bounded, next_cursor = service.bound_feedback(query, await repo.feedback_page_end(query))
     body = export.feedback_csv(repo.stream_feedback(bounded))
     return _csv(request, body, "feedback", next_cursor)

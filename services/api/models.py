@@ -12,11 +12,14 @@ from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from shared.tables import ROLLUP_DIMENSIONS
+from services.api.planner import ROLLUPS, Source
+from shared.tables import SLICE_DIMENSIONS
 
 Granularity = Literal["hour", "day", "week", "month", "total"]
 Metric = Literal["nps", "enps", "csat", "ces", "stars", "sentiment"]
+DriverMetric = Literal["nps", "csat", "ces", "stars", "sentiment"]
 Format = Literal["json", "csv"]
+FeedbackOrder = Literal["newest", "most_negative"]
 
 
 def zone(name: str) -> tzinfo:
@@ -45,6 +48,8 @@ class ScoreQuery:
     after: ScoreKey | None = None
     # Last key to include (CSV export: the page end found before streaming starts).
     until: ScoreKey | None = None
+    # What the rows are read from (planner.choose); score_rollups covers any query without topic.
+    source: Source = ROLLUPS
 
     @property
     def shape(self) -> str:
@@ -66,20 +71,36 @@ class CompareQuery:
     level: float = 0.95
     group_by: tuple[str, ...] = ()
     filters: Mapping[str, str] = field(default_factory=dict)
+    source: Source = ROLLUPS
+
+
+@dataclass(frozen=True, slots=True)
+class DriversQuery:
+    metric: DriverMetric
+    window: Window
+    level: float
+    filters: Mapping[str, str]
+    # The parts per topic come from a topic slice, the parts of all feedback from a slice
+    # without topic (or the rollups), both covering the filters.
+    topic_source: Source
+    overall_source: Source
 
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """The sort key of the last feedback row served: (occurred_at, feedback_id)."""
+    """The sort key of the last feedback row served: (occurred_at, feedback_id), led by the
+    sentiment score in order=most_negative."""
 
     occurred_at: datetime
     feedback_id: UUID
+    sentiment_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FeedbackQuery:
     limit: int = 50
     format: Format = "json"
+    order: FeedbackOrder = "newest"
     start: datetime | None = None
     end: datetime | None = None
     after: Cursor | None = None
@@ -105,9 +126,9 @@ def parse_group_by(raw: str | None) -> tuple[str, ...]:
         dim = part.strip()
         if not dim or dim in dims:
             continue
-        if dim not in ROLLUP_DIMENSIONS:
+        if dim not in SLICE_DIMENSIONS:
             raise ValueError(
-                f"unknown dimension {dim!r}; expected any of {', '.join(ROLLUP_DIMENSIONS)}"
+                f"unknown dimension {dim!r}; expected any of {', '.join(SLICE_DIMENSIONS)}"
             )
         dims.append(dim)
     return tuple(dims)
@@ -131,17 +152,38 @@ def _instant(text: str) -> datetime:
 _MALFORMED = (binascii.Error, TypeError, ValueError, AttributeError, OverflowError)
 
 
+_MOST_NEGATIVE = "most_negative"
+
+
 def encode_cursor(cursor: Cursor) -> str:
-    return _encode([cursor.occurred_at.isoformat(), str(cursor.feedback_id)])
+    key = [cursor.occurred_at.isoformat(), str(cursor.feedback_id)]
+    if cursor.sentiment_score is None:
+        return _encode(key)
+    # Tagged with its order, so a cursor cannot silently resume another order's listing.
+    return _encode([_MOST_NEGATIVE, cursor.sentiment_score, *key])
 
 
-def decode_cursor(token: str) -> Cursor:
-    """The inverse of encode_cursor; ValueError on anything it did not produce."""
+def decode_cursor(token: str, order: FeedbackOrder = "newest") -> Cursor:
+    """The inverse of encode_cursor for a listing in `order`; ValueError otherwise."""
     try:
-        occurred_at, feedback_id = _decode(token)
-        return Cursor(_instant(occurred_at), UUID(feedback_id))
+        values = _decode(token)
+        if not isinstance(values, list):
+            raise TypeError("a cursor is a list")
+        made_for: FeedbackOrder = "most_negative" if values[:1] == [_MOST_NEGATIVE] else "newest"
+        if made_for == order == "most_negative":
+            _, score, occurred_at, feedback_id = values
+            if isinstance(score, bool) or not isinstance(score, int | float):
+                raise TypeError("the sentiment score must be a number")
+            return Cursor(_instant(occurred_at), UUID(feedback_id), float(score))
+        if made_for == order:
+            occurred_at, feedback_id = values
+            return Cursor(_instant(occurred_at), UUID(feedback_id))
     except _MALFORMED as exc:
         raise ValueError("malformed cursor; pass next_cursor from a previous page") from exc
+    raise ValueError(
+        f"this cursor belongs to order={made_for}; keep the order of the first page, or drop "
+        "the cursor to start again"
+    )
 
 
 def encode_score_cursor(shape: str, key: ScoreKey) -> str:

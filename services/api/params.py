@@ -15,9 +15,11 @@ from zoneinfo import available_timezones
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 
+from services.api import planner
 from services.api.export import wants_csv
 from services.api.models import Format, parse_group_by, zone
-from shared.tables import ROLLUP_DIMENSIONS
+from shared.events import Topic
+from shared.tables import SLICE_DIMENSIONS, TOPIC
 
 _DIMENSION_DOC = "Only data whose {} equals this value (exact match; empty means no filter)."
 # Names in the zone database that are not zones a caller means (nor ones PostgreSQL knows).
@@ -112,9 +114,14 @@ def group_by_dims(
         Query(
             max_length=512,
             description="Comma-separated dimensions to group by, any of: "
-            + ", ".join(ROLLUP_DIMENSIONS)
+            + ", ".join(SLICE_DIMENSIONS)
+            + ". `topic` groups by topic label: a fact with several topics counts in the group "
+            "of each of them (so topic groups add up to more than the total), and facts "
+            "without topics form the group with topic null. Topic combines with one of these "
+            "sets of other dimensions (filters and group_by together, audience always): "
+            + ", ".join(planner.topic_combinations())
             + ".",
-            examples=["touchpoint,channel"],
+            examples=["touchpoint,channel", "topic"],
         ),
     ] = None,
 ) -> tuple[str, ...]:
@@ -122,6 +129,13 @@ def group_by_dims(
         return parse_group_by(group_by)
     except ValueError as exc:
         raise invalid("group_by", str(exc), group_by) from None
+
+
+def topic_filter() -> object:
+    return Query(
+        description="Only facts with this topic among their topic labels (any, not only the "
+        "primary). Combines with the same dimensions as group_by=topic."
+    )
 
 
 def rollup_filters(
@@ -135,13 +149,25 @@ def rollup_filters(
         str | None, dimension_filter("survey type (relationship or transactional)")
     ] = None,
     audience: Annotated[str | None, dimension_filter("survey audience")] = None,
+    topic: Annotated[Topic | None, topic_filter()] = None,
 ) -> Mapping[str, str]:
     given = {
         "touchpoint": touchpoint, "journey_stage": journey_stage, "source_kind": source_kind,
         "channel": channel, "segment": segment, "language": language,
-        "survey_type": survey_type, "audience": audience,
+        "survey_type": survey_type, "audience": audience, TOPIC: topic.value if topic else None,
     }  # fmt: skip
     return {dim: value for dim, value in given.items() if value}
+
+
+def covering_source(
+    group_by: tuple[str, ...], filters: Mapping[str, str], param: str | None = None
+) -> planner.Source:
+    """The source the planner picks for these dimensions; a 422 naming what cannot combine."""
+    try:
+        return planner.choose((*group_by, *filters))
+    except planner.Uncovered as exc:
+        param = param or ("group_by" if TOPIC in group_by else TOPIC)
+        raise invalid(param, str(exc), ",".join((*group_by, *filters))) from None
 
 
 def csv_wanted(

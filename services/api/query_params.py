@@ -6,12 +6,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
+from services.api import planner
 from services.api.deps import SettingsDep
 from services.api.models import (
     CompareQuery,
     Cursor,
+    DriverMetric,
+    DriversQuery,
+    FeedbackOrder,
     FeedbackQuery,
     Granularity,
     Metric,
@@ -27,6 +31,7 @@ from services.api.params import (
     GroupByDep,
     TimeZoneDep,
     check_window,
+    covering_source,
     cursor_param,
     dimension_filter,
     instant,
@@ -38,6 +43,7 @@ from services.api.params import (
     window_start,
 )
 from shared.events import SentimentLabel, SourceKind, Topic
+from shared.tables import SLICE_DIMENSIONS, TOPIC
 
 SCORES_PAGE = (5000, 10_000)  # JSON rows per page: default, most
 FEEDBACK_PAGE = (50, 500)
@@ -69,6 +75,7 @@ def score_query(
         limit=page_limit(limit, csv, default=SCORES_PAGE[0], most=SCORES_PAGE[1],
                          export_max=settings.export_max_rows),
         format="csv" if csv else "json",
+        source=covering_source(group_by, filters),
     )  # fmt: skip
     after: ScoreKey | None = None
     if cursor:
@@ -140,8 +147,9 @@ def compare_query(
             "previous_from", "the previous window overlaps the current one", prev_start.isoformat()
         )
     return CompareQuery(
-        metric, Window(cur_start, cur_end), Window(prev_start, prev_end), level, group_by, filters
-    )
+        metric, Window(cur_start, cur_end), Window(prev_start, prev_end), level, group_by, filters,
+        covering_source(group_by, filters),
+    )  # fmt: skip
 
 
 def feedback_query(
@@ -170,6 +178,15 @@ def feedback_query(
         datetime | None,
         Query(description="Only items that occurred before this instant. Default: unbounded."),
     ] = None,
+    order: Annotated[
+        FeedbackOrder,
+        Query(
+            description="`newest`: newest first (by occurred_at, then feedback_id). "
+            "`most_negative`: only items with a sentiment score, lowest score first, then "
+            "newest, then feedback_id — with `topic=` the top negative verbatims of a topic. "
+            "A cursor only continues the order it was made for."
+        ),
+    ] = "newest",
     limit: Annotated[int | None, limit_param(*FEEDBACK_PAGE)] = None,
     cursor: Annotated[str | None, cursor_param()] = None,
     csv: CsvDep,
@@ -179,13 +196,14 @@ def feedback_query(
     after: Cursor | None = None
     if cursor:
         try:
-            after = decode_cursor(cursor)
+            after = decode_cursor(cursor, order)
         except ValueError as exc:
             raise invalid("cursor", str(exc), cursor) from None
     return FeedbackQuery(
         limit=page_limit(limit, csv, default=FEEDBACK_PAGE[0], most=FEEDBACK_PAGE[1],
                          export_max=settings.export_max_rows),
         format="csv" if csv else "json",
+        order=order,
         start=start,
         end=end,
         after=after,
@@ -197,6 +215,62 @@ def feedback_query(
     )  # fmt: skip
 
 
+DRIVER_FILTERS = ("touchpoint", "journey_stage", "channel")
+
+
+def drivers_query(
+    *,
+    request: Request,
+    settings: SettingsDep,
+    metric: Annotated[
+        DriverMetric,
+        Query(
+            description="The metric compared with and without each topic: nps (two-sample z), "
+            "csat (% satisfied, two-proportion z), ces, stars, sentiment (means, Welch's t)."
+        ),
+    ],
+    from_: Annotated[
+        datetime | None, window_start("Default: `to` minus API_DEFAULT_WINDOW_DAYS (30).")
+    ] = None,
+    to: Annotated[datetime | None, window_end("Default: now.")] = None,
+    level: Annotated[
+        float,
+        Query(
+            ge=0.5,
+            le=0.9999,
+            description="Confidence level of every interval; `significant` means "
+            "p_value < 1 − level.",
+        ),
+    ] = 0.95,
+    touchpoint: Annotated[str | None, dimension_filter("touchpoint")] = None,
+    journey_stage: Annotated[str | None, dimension_filter("journey stage")] = None,
+    channel: Annotated[str | None, dimension_filter("channel")] = None,
+    tz: TimeZoneDep,
+) -> DriversQuery:
+    # Any other dimension would be ignored silently by FastAPI: refuse it instead.
+    others = [d for d in SLICE_DIMENSIONS if d not in DRIVER_FILTERS and d in request.query_params]
+    if others:
+        raise invalid(
+            others[0],
+            f"drivers cannot be filtered by {others[0]}; filters: {', '.join(DRIVER_FILTERS)}",
+            request.query_params[others[0]],
+        )
+    end = instant("to", to, tz) or datetime.now(UTC)
+    start = instant("from", from_, tz) or minus(end, timedelta(days=settings.default_window_days))
+    check_window(start, end)
+    given = {"touchpoint": touchpoint, "journey_stage": journey_stage, "channel": channel}
+    filters = {dim: value for dim, value in given.items() if value}
+    return DriversQuery(
+        metric=metric,
+        window=Window(start, end),
+        level=level,
+        filters=filters,
+        topic_source=covering_source((TOPIC,), filters, param=next(reversed(filters), TOPIC)),
+        overall_source=planner.choose(filters),
+    )
+
+
 ScoreQueryDep = Annotated[ScoreQuery, Depends(score_query)]
 CompareQueryDep = Annotated[CompareQuery, Depends(compare_query)]
 FeedbackQueryDep = Annotated[FeedbackQuery, Depends(feedback_query)]
+DriversQueryDep = Annotated[DriversQuery, Depends(drivers_query)]

@@ -16,9 +16,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api import statements
+from services.api import planner, statements
 from services.api.errors import UnknownTimeZone
-from services.api.models import CompareQuery, FeedbackQuery, ScoreQuery
+from services.api.models import CompareQuery, DriversQuery, FeedbackQuery, ScoreQuery
 from shared.errors import DatabaseUnavailable
 from shared.tables import score_rollups
 
@@ -116,7 +116,13 @@ class Repository:
         return await self._rows(statements.compare_statement(query))
 
     async def touchpoint_totals(self) -> Sequence[RowMapping]:
-        return await self._rows(statements.touchpoints_statement())
+        source = planner.choose(("touchpoint", "journey_stage"))
+        return await self._rows(statements.touchpoints_statement(source))
+
+    async def drivers(self, query: DriversQuery) -> tuple[Sequence[RowMapping], RowMapping]:
+        """The parts per topic, and the one row of parts over all feedback."""
+        per_topic, overall = statements.drivers_statements(query)
+        return await self._rows(per_topic), (await self._rows(overall))[0]
 
     async def feedback(self, query: FeedbackQuery) -> Sequence[RowMapping]:
         """Up to limit + 1 rows: the extra one only says another page exists."""

@@ -94,7 +94,9 @@ class ScoreItem(_Scores):
         description="Start of the time bucket, with the offset of `tz`; null for granularity=total."
     )
     group: dict[str, str | None] = Field(
-        description="The group_by dimensions and their values; null where the value is unknown."
+        description="The group_by dimensions and their values; null where the value is unknown. "
+        "With group_by=topic, `topic` is a topic label, or null for facts without topics; a "
+        "fact with several topics counts in each of their groups."
     )
 
 
@@ -149,7 +151,9 @@ class FeedbackItem(BaseModel):
 
 
 class FeedbackPage(BaseModel):
-    items: list[FeedbackItem] = Field(description="Newest first.")
+    items: list[FeedbackItem] = Field(
+        description="In the requested `order`: newest first, or lowest sentiment score first."
+    )
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )

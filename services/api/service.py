@@ -14,6 +14,7 @@ from typing import Any
 from services.api.models import (
     CatalogEntry,
     Cursor,
+    FeedbackOrder,
     FeedbackQuery,
     ScoreKey,
     ScoreQuery,
@@ -145,22 +146,23 @@ def feedback_item(row: Row) -> FeedbackItem:
     )
 
 
-def feedback_key(row: Row) -> Cursor:
-    return Cursor(row["occurred_at"], row["feedback_id"])
+def feedback_key(row: Row, order: FeedbackOrder = "newest") -> Cursor:
+    score = row["sentiment_score"] if order == "most_negative" else None
+    return Cursor(row["occurred_at"], row["feedback_id"], score)
 
 
 def bound_feedback(query: FeedbackQuery, ends: Sequence[Row]) -> tuple[FeedbackQuery, str | None]:
     """As bound_scores, for verbatims."""
     if len(ends) < 2:
         return query, None
-    last = feedback_key(ends[0])
+    last = feedback_key(ends[0], query.order)
     return replace(query, until=last), encode_cursor(last)
 
 
-def feedback_page(rows: Sequence[Row], limit: int) -> FeedbackPage:
+def feedback_page(rows: Sequence[Row], limit: int, order: FeedbackOrder = "newest") -> FeedbackPage:
     """`rows` holds up to limit + 1 rows: the extra one only says another page exists."""
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit and page:
-        next_cursor = encode_cursor(feedback_key(page[-1]))
+        next_cursor = encode_cursor(feedback_key(page[-1], order))
     return FeedbackPage(items=[feedback_item(r) for r in page], next_cursor=next_cursor)

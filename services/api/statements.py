@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
+    Table,
     and_,
     cast,
     false,
@@ -29,13 +30,15 @@ from sqlalchemy import tuple_ as row_value
 from services.api.models import (
     CompareQuery,
     Cursor,
+    DriversQuery,
     FeedbackQuery,
     Granularity,
     ScoreKey,
     ScoreQuery,
     Window,
 )
-from shared.tables import feedback_facts, score_rollups
+from services.api.planner import Source
+from shared.tables import feedback_facts, score_rollups, score_slices
 
 GRANULARITIES = get_args(Granularity)
 _SIMPLE_PARTS = (
@@ -56,9 +59,22 @@ def _both(a: ColumnElement[bool] | None, b: ColumnElement[bool]) -> ColumnElemen
     return b if a is None else and_(a, b)
 
 
-def measures(where: ColumnElement[bool] | None = None, prefix: str = "") -> list[Any]:
+def table(source: Source) -> Table:
+    return score_rollups if source.slice is None else score_slices
+
+
+def _from(stmt: Select[Any], source: Source) -> Select[Any]:
+    """Only the source's rows: a slice's rows share score_slices with the other slices'."""
+    if source.slice is None:
+        return stmt
+    return stmt.where(score_slices.c.slice == source.slice)
+
+
+def measures(
+    source: Source, where: ColumnElement[bool] | None = None, prefix: str = ""
+) -> list[Any]:
     """n and every PART_KEYS sum, labelled `prefix + key`, over the rows matching `where`."""
-    t = score_rollups.c
+    t = table(source).c
     customer, employee = t.audience != "employee", t.audience == "employee"
     columns = [_total(t.n, where).label(f"{prefix}n")]
     for part in ("n", "promoters", "passives", "detractors"):
@@ -72,7 +88,7 @@ def measures(where: ColumnElement[bool] | None = None, prefix: str = "") -> list
 def _bucket(query: ScoreQuery) -> ColumnElement[Any] | None:
     if query.granularity == "total":
         return None
-    t = score_rollups.c
+    t = table(query.source).c
     if query.granularity == "hour":
         # Rollup rows are hourly already; a zone only changes how the instant is written.
         return t.bucket_start
@@ -92,16 +108,17 @@ def _key_values(key: ScoreKey) -> list[Any]:
     return list(key.dims) if key.bucket is None else [key.bucket, *key.dims]
 
 
-def _rollup_filters(stmt: Select[Any], filters: Mapping[str, str]) -> Select[Any]:
+def _rollup_filters(stmt: Select[Any], source: Source, filters: Mapping[str, str]) -> Select[Any]:
+    t = table(source).c
     for dim, value in filters.items():
-        stmt = stmt.where(score_rollups.c[dim] == value)
-    return stmt
+        stmt = stmt.where(t[dim] == value)
+    return _from(stmt, source)
 
 
 def _scores_where(stmt: Select[Any], query: ScoreQuery, keys: list[Any]) -> Select[Any]:
-    t = score_rollups.c
+    t = table(query.source).c
     stmt = stmt.where(t.bucket_start >= query.start, t.bucket_start < query.end)
-    stmt = _rollup_filters(stmt, query.filters)
+    stmt = _rollup_filters(stmt, query.source, query.filters)
     # A row's group key is a function of the row, so keyset bounds can filter the input rows.
     if query.after is not None:
         after = _key_values(query.after)
@@ -114,7 +131,7 @@ def _scores_where(stmt: Select[Any], query: ScoreQuery, keys: list[Any]) -> Sele
 def _grouped(query: ScoreQuery, *columns: Any) -> Select[Any]:
     """SELECT [bucket,] group_by dims, columns ... GROUP BY and ORDER BY that key."""
     bucket = _bucket(query)
-    dims: list[Any] = [score_rollups.c[d] for d in query.group_by]
+    dims: list[Any] = [table(query.source).c[d] for d in query.group_by]
     keys = dims if bucket is None else [bucket, *dims]
     labelled = dims if bucket is None else [bucket.label("bucket"), *dims]
     stmt = _scores_where(select(*labelled, *columns), query, keys)
@@ -122,7 +139,7 @@ def _grouped(query: ScoreQuery, *columns: Any) -> Select[Any]:
 
 
 def scores_statement(query: ScoreQuery, limit: int | None) -> Select[Any]:
-    stmt = _grouped(query, *measures())
+    stmt = _grouped(query, *measures(query.source))
     return stmt if limit is None else stmt.limit(limit)
 
 
@@ -132,24 +149,40 @@ def scores_page_end(query: ScoreQuery) -> Select[Any]:
     return _grouped(query, func.count()).offset(query.limit - 1).limit(2)
 
 
-def _in(window: Window) -> ColumnElement[bool]:
-    t = score_rollups.c
+def _in(source: Source, window: Window) -> ColumnElement[bool]:
+    t = table(source).c
     return and_(t.bucket_start >= window.start, t.bucket_start < window.end)
 
 
 def compare_statement(query: CompareQuery) -> Select[Any]:
     """Both windows' parts per group in one pass, labelled current_* and previous_*."""
-    dims = [score_rollups.c[d] for d in query.group_by]
-    current, previous = _in(query.current), _in(query.previous)
-    stmt = select(*dims, *measures(current, "current_"), *measures(previous, "previous_"))
-    stmt = _rollup_filters(stmt.where(or_(current, previous)), query.filters)
+    source = query.source
+    dims = [table(source).c[d] for d in query.group_by]
+    current, previous = _in(source, query.current), _in(source, query.previous)
+    stmt = select(
+        *dims, *measures(source, current, "current_"), *measures(source, previous, "previous_")
+    )
+    stmt = _rollup_filters(stmt.where(or_(current, previous)), source, query.filters)
     return stmt.group_by(*dims).order_by(*dims)
 
 
-def touchpoints_statement() -> Select[Any]:
-    t = score_rollups.c
+def touchpoints_statement(source: Source) -> Select[Any]:
+    t = table(source).c
     stage = func.mode().within_group(t.journey_stage).label("journey_stage")
-    return select(t.touchpoint, stage, *measures()).group_by(t.touchpoint).order_by(t.touchpoint)
+    stmt = select(t.touchpoint, stage, *measures(source))
+    return _from(stmt, source).group_by(t.touchpoint).order_by(t.touchpoint)
+
+
+def drivers_statements(query: DriversQuery) -> tuple[Select[Any], Select[Any]]:
+    """The parts per topic (the topic slice: with the topic), and over all feedback (a slice
+    without topic, where each fact counts once), in the window and filters."""
+    per_topic, overall = query.topic_source, query.overall_source
+    topic = table(per_topic).c.topic
+    with_topic = select(topic, *measures(per_topic)).where(_in(per_topic, query.window))
+    with_topic = _rollup_filters(with_topic, per_topic, query.filters)
+    everything = select(*measures(overall)).where(_in(overall, query.window))
+    everything = _rollup_filters(everything, overall, query.filters)
+    return with_topic.group_by(topic).order_by(topic), everything
 
 
 _FEEDBACK_COLUMNS = (
@@ -179,6 +212,8 @@ def _feedback_where(stmt: Select[Any], query: FeedbackQuery) -> Select[Any]:
         stmt = stmt.where(f.occurred_at >= query.start)
     if query.end is not None:
         stmt = stmt.where(f.occurred_at < query.end)
+    if query.order == "most_negative":
+        return _most_negative(stmt.where(f.sentiment_score.is_not(None)), query)
     key = row_value(f.occurred_at, f.feedback_id)
     # Newest first: later pages hold smaller keys.
     if query.after is not None:
@@ -186,6 +221,29 @@ def _feedback_where(stmt: Select[Any], query: FeedbackQuery) -> Select[Any]:
     if query.until is not None:
         stmt = stmt.where(key >= row_value(*_cursor_values(query.until)))
     return stmt.order_by(f.occurred_at.desc(), f.feedback_id.desc())
+
+
+def _most_negative(stmt: Select[Any], query: FeedbackQuery) -> Select[Any]:
+    """Lowest sentiment score first, then newest, then feedback_id (descending, as for newest).
+
+    The directions are mixed, so the keyset bound is spelled out rather than one row-value
+    comparison; `score >= s` alone lets an index on sentiment_score start at the cursor.
+    """
+    f = feedback_facts.c
+    newer = row_value(f.occurred_at, f.feedback_id)
+    if query.after is not None:
+        score, key = query.after.sentiment_score, row_value(*_cursor_values(query.after))
+        stmt = stmt.where(
+            f.sentiment_score >= score,
+            or_(f.sentiment_score > score, and_(f.sentiment_score == score, newer < key)),
+        )
+    if query.until is not None:
+        score, key = query.until.sentiment_score, row_value(*_cursor_values(query.until))
+        stmt = stmt.where(
+            f.sentiment_score <= score,
+            or_(f.sentiment_score < score, and_(f.sentiment_score == score, newer >= key)),
+        )
+    return stmt.order_by(f.sentiment_score.asc(), f.occurred_at.desc(), f.feedback_id.desc())
 
 
 def _cursor_values(cursor: Cursor) -> tuple[Any, Any]:
@@ -200,5 +258,5 @@ def feedback_statement(query: FeedbackQuery, limit: int | None) -> Select[Any]:
 
 def feedback_page_end(query: FeedbackQuery) -> Select[Any]:
     f = feedback_facts.c
-    stmt = _feedback_where(select(f.occurred_at, f.feedback_id), query)
+    stmt = _feedback_where(select(f.sentiment_score, f.occurred_at, f.feedback_id), query)
     return stmt.offset(query.limit - 1).limit(2)

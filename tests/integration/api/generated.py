@@ -1,8 +1,10 @@
-"""Generated survey answers, their hourly rollups, and the scores expected from the raw answers.
+"""Generated survey answers, their hourly rollups and slices, and the scores expected from the
+raw answers.
 
 The expectations are computed here from the answers themselves (coded means and population
 variances from `statistics`, intervals from scipy.stats), independently of the service's
-arithmetic and of the rollups.
+arithmetic and of the rollups. The score_slices rows are summed here too, from the answers and
+the slice contract in shared.tables, not by the metrics writer's code.
 """
 
 from __future__ import annotations
@@ -11,13 +13,24 @@ import math
 import random
 import statistics
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scipy import stats
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.tables import FLOAT_MEASURES, ROLLUP_DIMENSIONS, ROLLUP_MEASURES
+from shared.tables import (
+    FLOAT_MEASURES,
+    ROLLUP_DIMENSIONS,
+    ROLLUP_MEASURES,
+    SLICE_DIMENSIONS,
+    SLICES,
+    TOPIC,
+    score_rollups,
+    score_slices,
+)
 
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 DAYS = 9
@@ -25,6 +38,7 @@ STAGES = {"checkout": "conversion", "delivery": "retention", "website": "conside
           "kiosk": "conversion"}  # fmt: skip
 # kiosk is rare (always low-confidence) and missing from the journey catalog.
 TOUCHPOINT_WEIGHTS = {"checkout": 40, "delivery": 30, "website": 25, "kiosk": 3}
+TOPICS = ("delivery", "product_quality", "pricing", "customer_support", "billing", "returns")
 
 
 @dataclass(frozen=True)
@@ -43,33 +57,44 @@ class Answer:
     ces: int | None
     stars: int | None
     sentiment: float | None
+    # Topic labels, primary first; a fact without topics counts under topic '' in topic slices.
+    topics: tuple[str, ...] = ()
+
+
+def some_topics(rng: random.Random, nps: int | None) -> tuple[str, ...]:
+    """0 to 3 distinct labels; half the NPS detractors mention delivery, so it drives NPS down."""
+    topics = rng.sample(TOPICS, rng.choices([0, 1, 2, 3], [20, 45, 25, 10])[0])
+    if nps is not None and nps <= 6 and "delivery" not in topics and rng.random() < 0.5:
+        topics.insert(0, "delivery")
+    return tuple(topics)
 
 
 def generate(count: int = 420, seed: int = 20240304) -> list[Answer]:
     rng = random.Random(seed)
+    # Topics from a stream of their own: the other fields stay what they were before topics.
+    topic_rng = random.Random(seed + 1)
     names, weights = zip(*TOUCHPOINT_WEIGHTS.items(), strict=True)
     answers = []
     for _ in range(count):
         touchpoint = rng.choices(names, weights)[0]
         employee = rng.random() < 0.15
-        answers.append(
-            Answer(
-                occurred_at=START + timedelta(seconds=rng.randrange(DAYS * 86400)),
-                touchpoint=touchpoint,
-                journey_stage=STAGES[touchpoint],
-                source_kind="survey",
-                channel=rng.choice(["web", "email", ""]),
-                segment=rng.choice(["vip", "smb", ""]),
-                language=rng.choice(["en", "de", "sv"]),
-                survey_type=rng.choice(["transactional", "relationship"]),
-                audience="employee" if employee else "customer",
-                nps=rng.randint(0, 10) if rng.random() < 0.85 else None,
-                csat=rng.randint(1, 5) if rng.random() < 0.5 else None,
-                ces=rng.randint(1, 7) if rng.random() < 0.4 else None,
-                stars=rng.randint(1, 5) if rng.random() < 0.3 else None,
-                sentiment=round(rng.uniform(-1, 1), 3) if rng.random() < 0.7 else None,
-            )
+        answer = Answer(
+            occurred_at=START + timedelta(seconds=rng.randrange(DAYS * 86400)),
+            touchpoint=touchpoint,
+            journey_stage=STAGES[touchpoint],
+            source_kind="survey",
+            channel=rng.choice(["web", "email", ""]),
+            segment=rng.choice(["vip", "smb", ""]),
+            language=rng.choice(["en", "de", "sv"]),
+            survey_type=rng.choice(["transactional", "relationship"]),
+            audience="employee" if employee else "customer",
+            nps=rng.randint(0, 10) if rng.random() < 0.85 else None,
+            csat=rng.randint(1, 5) if rng.random() < 0.5 else None,
+            ces=rng.randint(1, 7) if rng.random() < 0.4 else None,
+            stars=rng.randint(1, 5) if rng.random() < 0.3 else None,
+            sentiment=round(rng.uniform(-1, 1), 3) if rng.random() < 0.7 else None,
         )
+        answers.append(replace(answer, topics=some_topics(topic_rng, answer.nps)))
     return answers
 
 
@@ -122,6 +147,40 @@ def rollup_rows(answers: list[Answer]) -> list[dict[str, Any]]:
             row[m] = v if m in FLOAT_MEASURES else int(v)
         rows.append(row)
     return rows
+
+
+def slice_rows(answers: list[Answer]) -> list[dict[str, Any]]:
+    """score_slices rows: for each slice, the answers' parts summed per hour bucket x the
+    slice's dimensions ('' for the others); in a topic slice once per topic label of an answer,
+    or under topic '' for an answer without topics."""
+    sums: dict[tuple[Any, ...], dict[str, float]] = defaultdict(
+        lambda: dict.fromkeys(ROLLUP_MEASURES, 0.0)
+    )
+    for a in answers:
+        fields = asdict(a)
+        parts = _contribution(a)
+        for s in SLICES:
+            labels = (a.topics or ("",)) if s.has_topic else ("",)
+            for label in set(labels):
+                values = {**fields, TOPIC: label}
+                stored = tuple(values[d] if d in s.dimensions else "" for d in SLICE_DIMENSIONS)
+                key = (s.name, bucket_of(a.occurred_at), *stored)
+                for measure, value in parts.items():
+                    sums[key][measure] += value
+    rows = []
+    for (name, bucket, *key_dims), measures in sums.items():
+        row: dict[str, Any] = {"slice": name, "bucket_start": bucket}
+        row.update(zip(SLICE_DIMENSIONS, key_dims, strict=True))
+        for m, v in measures.items():
+            row[m] = v if m in FLOAT_MEASURES else int(v)
+        rows.append(row)
+    return rows
+
+
+async def seed(conn: AsyncConnection, answers: list[Answer]) -> None:
+    """The rollups and slices the metrics writer would keep for these answers."""
+    await conn.execute(insert(score_rollups), rollup_rows(answers))
+    await conn.execute(insert(score_slices), slice_rows(answers))
 
 
 def _share(flags: list[bool]) -> float:
@@ -198,3 +257,15 @@ def expected(answers: list[Answer], min_n: int) -> dict[str, dict[str, Any]]:
     for block in ("nps", "enps", "csat", "ces", "stars", "sentiment"):
         out[block]["low_confidence"] = out[block]["n"] < min_n
     return out
+
+
+def rounded(value: Any) -> Any:
+    """Floats to 9 significant digits, recursively: sums of sentiment scores added up in another
+    order (another table, another plan) differ in the last bits."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value

@@ -12,12 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from scipy import stats
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.tables import score_rollups
 from tests.integration.api.conftest import MIN_N
-from tests.integration.api.generated import Answer, rollup_rows
+from tests.integration.api.generated import Answer, seed
 
 PREVIOUS = datetime(2024, 9, 2, tzinfo=UTC)  # Mondays
 CURRENT = datetime(2024, 9, 9, tzinfo=UTC)
@@ -57,7 +55,7 @@ WINDOWS = {
 @pytest.fixture(scope="module", autouse=True)
 async def seeded(writer: AsyncEngine) -> None:
     async with writer.begin() as conn:
-        await conn.execute(insert(score_rollups), rollup_rows(ANSWERS))
+        await seed(conn, ANSWERS)
 
 
 async def compare(client: httpx.AsyncClient, **params: str) -> dict[str, Any]:

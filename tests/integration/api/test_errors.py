@@ -181,9 +181,11 @@ class TestDatabaseUnavailable:
         engine = create_async_engine(async_url(url))
         async with engine.begin() as conn:
             await conn.exec_driver_sql("ALTER TABLE score_rollups DROP COLUMN ces_sumsq")
+            await conn.exec_driver_sql("ALTER TABLE score_slices DROP COLUMN ces_sumsq")
         await engine.dispose()
         async for client in open_client(url):
             assert_unavailable(await client.get("/v1/scores"))
+            assert_unavailable(await client.get("/v1/scores", params={"group_by": "segment"}))
 
     async def test_503_is_counted_in_the_request_metrics(self, refused: httpx.AsyncClient) -> None:
         await refused.get("/v1/scores")

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.export import FEEDBACK_COLUMNS, score_columns
 from services.api.repository import STREAM_CHUNK_ROWS
-from shared.tables import feedback_facts, score_rollups
-from tests.integration.api.generated import DAYS, START, generate, rollup_rows
+from shared.tables import feedback_facts
+from tests.integration.api.generated import DAYS, START, generate, seed
 
 ANSWERS = generate()
 WINDOW = {"from": START.isoformat(), "to": (START + timedelta(days=DAYS)).isoformat()}
@@ -63,7 +63,7 @@ LIVE = sorted(
 @pytest.fixture(scope="module", autouse=True)
 async def seeded(writer: AsyncEngine) -> None:
     async with writer.begin() as conn:
-        await conn.execute(insert(score_rollups), rollup_rows(ANSWERS))
+        await seed(conn, ANSWERS)
         await conn.execute(insert(feedback_facts), FACTS)
 
 

@@ -8,13 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import load_catalog
-from shared.tables import score_rollups
 from tests.integration.api.conftest import MIN_N
-from tests.integration.api.generated import DAYS, START, Answer, expected, generate, rollup_rows
+from tests.integration.api.generated import DAYS, START, Answer, expected, generate, seed
 
 ANSWERS = generate()
 # Two answers near now, for the default window (last 30 days): only the first is inside it.
@@ -30,7 +28,7 @@ WINDOW = {"from": START.isoformat(), "to": (START + timedelta(days=DAYS)).isofor
 @pytest.fixture(scope="module", autouse=True)
 async def seeded(writer: AsyncEngine) -> None:
     async with writer.begin() as conn:
-        await conn.execute(insert(score_rollups), rollup_rows(ANSWERS + RECENT))
+        await seed(conn, ANSWERS + RECENT)
 
 
 async def scores(client: httpx.AsyncClient, **params: str) -> list[dict[str, Any]]:

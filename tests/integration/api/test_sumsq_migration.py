@@ -85,8 +85,8 @@ def expected_squares() -> dict[tuple[Any, ...], dict[str, float]]:
     return out
 
 
-@pytest.fixture(scope="module")
-async def migrated(postgres: EmbeddedPostgres) -> str:
+async def migrated_to(postgres: EmbeddedPostgres, revision: str) -> str:
+    """A database holding FACTS and their rollups as of 0002, then upgraded to `revision`."""
     url = await create_database(postgres, tables=False)
     await asyncio.to_thread(upgrade, url, "0002")
     engine = create_async_engine(async_url(url))
@@ -94,8 +94,13 @@ async def migrated(postgres: EmbeddedPostgres) -> str:
         await conn.execute(insert(feedback_facts), FACTS)
         await conn.execute(insert(score_rollups), old_rollups())
     await engine.dispose()
-    await asyncio.to_thread(upgrade, url, "0003")
+    await asyncio.to_thread(upgrade, url, revision)
     return url
+
+
+@pytest.fixture(scope="module")
+async def migrated(postgres: EmbeddedPostgres) -> str:
+    return await migrated_to(postgres, "0003")
 
 
 class TestSumsOfSquaresMigration:
@@ -115,8 +120,11 @@ class TestSumsOfSquaresMigration:
             )  # fmt: skip
             assert row["sentiment_sumsq"] == pytest.approx(squares["sentiment_sumsq"])
 
-    async def test_the_api_serves_t_intervals_over_backfilled_rows(self, migrated: str) -> None:
-        async for client in open_client(migrated):
+    async def test_the_api_serves_t_intervals_over_backfilled_rows(
+        self, postgres: EmbeddedPostgres
+    ) -> None:
+        # The api reads score_slices (0006), which 0006 fills from the backfilled rollups.
+        async for client in open_client(await migrated_to(postgres, "0006")):
             response = await client.get(
                 "/v1/scores",
                 params={"granularity": "total", "group_by": "touchpoint",

@@ -14,12 +14,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.tables import score_rollups
 from tests.integration.api.conftest import MIN_N
-from tests.integration.api.generated import Answer, expected, rollup_rows
+from tests.integration.api.generated import Answer, expected, seed
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Europe/Berlin springs forward at 2024-03-31 01:00 UTC (a 23-hour day) and falls back at
@@ -57,7 +55,7 @@ KOLKATA = [
 @pytest.fixture(scope="module", autouse=True)
 async def seeded(writer: AsyncEngine) -> None:
     async with writer.begin() as conn:
-        await conn.execute(insert(score_rollups), rollup_rows(ANSWERS + KOLKATA))
+        await seed(conn, ANSWERS + KOLKATA)
 
 
 async def scores(client: httpx.AsyncClient, **params: str) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -28,6 +30,9 @@ class TestParseGroupBy:
     def test_nothing_means_no_grouping(self) -> None:
         assert parse_group_by(None) == ()
 
+    def test_topic_is_a_dimension_to_group_by(self) -> None:
+        assert parse_group_by("touchpoint,topic") == ("touchpoint", "topic")
+
     def test_unknown_dimension_is_named_in_the_error(self) -> None:
         with pytest.raises(ValueError, match="'feedback_id'"):
             parse_group_by("touchpoint,feedback_id")
@@ -44,6 +49,35 @@ class TestCursor:
     def test_malformed_tokens_are_rejected(self, token: str) -> None:
         with pytest.raises(ValueError, match="cursor"):
             decode_cursor(token)
+
+
+class TestMostNegativeCursor:
+    def test_round_trip_keeps_the_score_and_the_exact_sort_key(self) -> None:
+        cursor = Cursor(datetime(2024, 5, 1, 9, 0, 0, 7, tzinfo=UTC), uuid4(), -0.123456789012345)
+        token = encode_cursor(cursor)
+        assert decode_cursor(token, "most_negative") == cursor
+
+    def test_a_newest_cursor_is_refused_by_most_negative_and_the_other_way_round(self) -> None:
+        newest = encode_cursor(Cursor(T0, uuid4()))
+        negative = encode_cursor(Cursor(T0, uuid4(), -1.0))
+        with pytest.raises(ValueError, match="belongs to order=newest"):
+            decode_cursor(newest, "most_negative")
+        with pytest.raises(ValueError, match="belongs to order=most_negative"):
+            decode_cursor(negative, "newest")
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            ["most_negative", "low", "2024-01-01T00:00:00+00:00", str(uuid4())],
+            ["most_negative", True, "2024-01-01T00:00:00+00:00", str(uuid4())],
+            ["most_negative", -0.5, "2024-01-01T00:00:00+00:00"],
+            ["most_negative", -0.5, "2024-01-01T00:00:00", str(uuid4())],
+        ],
+    )
+    def test_malformed_tokens_are_rejected(self, values: list[object]) -> None:
+        token = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+        with pytest.raises(ValueError, match="malformed cursor"):
+            decode_cursor(token, "most_negative")
 
 
 class TestScoreCursor:

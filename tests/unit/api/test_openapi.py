@@ -29,7 +29,8 @@ class TestOpenApi:
     ) -> None:
         ops = operations(spec)
         assert [p for p, _ in ops] == [
-            "/v1/scores", "/v1/scores/compare", "/v1/touchpoints", "/v1/journey", "/v1/feedback",
+            "/v1/scores", "/v1/scores/compare", "/v1/drivers", "/v1/touchpoints", "/v1/journey",
+            "/v1/feedback", "/v1/alerts",
         ]  # fmt: skip
         assert all(op.get("description") for _, op in ops)
 
@@ -56,7 +57,7 @@ class TestOpenApi:
     ) -> None:
         names = [p["name"] for p in spec["paths"]["/v1/scores"]["get"]["parameters"]]
         assert sorted(names) == sorted([
-            "from", "to", "granularity", "group_by", *ROLLUP_DIMENSIONS, "tz", "limit",
+            "from", "to", "granularity", "group_by", *ROLLUP_DIMENSIONS, "topic", "tz", "limit",
             "cursor", "format",
         ])  # fmt: skip
 
@@ -66,8 +67,45 @@ class TestOpenApi:
         names = [p["name"] for p in spec["paths"]["/v1/scores/compare"]["get"]["parameters"]]
         assert sorted(names) == sorted([
             "metric", "current_from", "current_to", "previous_from", "previous_to", "level",
-            "group_by", *ROLLUP_DIMENSIONS, "tz",
+            "group_by", *ROLLUP_DIMENSIONS, "topic", "tz",
         ])  # fmt: skip
+
+    def test_drivers_takes_metric_window_level_the_topic_slice_filters_and_tz(
+        self, spec: dict[str, Any]
+    ) -> None:
+        op = spec["paths"]["/v1/drivers"]["get"]
+        names = [p["name"] for p in op["parameters"]]
+        assert sorted(names) == sorted([
+            "metric", "from", "to", "level", "touchpoint", "journey_stage", "channel", "tz",
+        ])  # fmt: skip
+        [metric] = [p for p in op["parameters"] if p["name"] == "metric"]
+        assert metric["required"] is True
+        assert metric["schema"]["enum"] == ["nps", "csat", "ces", "stars", "sentiment"]
+
+    def test_every_drivers_response_field_is_described(self, spec: dict[str, Any]) -> None:
+        schemas = spec["components"]["schemas"]
+        for name in ("DriversPage", "DriverItem", "DriverSide"):
+            props = schemas[name]["properties"]
+            undocumented = [k for k, v in props.items() if not v.get("description")]
+            assert undocumented == [], name
+        assert "from" in schemas["DriversPage"]["properties"]
+        assert "several topics" in schemas["DriverItem"]["properties"]["share"]["description"]
+
+    def test_group_by_documents_that_a_fact_counts_in_each_of_its_topics(
+        self, spec: dict[str, Any]
+    ) -> None:
+        [group_by] = [p for p in spec["paths"]["/v1/scores"]["get"]["parameters"]
+                      if p["name"] == "group_by"]  # fmt: skip
+        assert "topic" in group_by["description"]
+        assert "counts in the group of each" in group_by["description"]
+
+    def test_feedback_order_is_newest_by_default_or_most_negative(
+        self, spec: dict[str, Any]
+    ) -> None:
+        [order] = [p for p in spec["paths"]["/v1/feedback"]["get"]["parameters"]
+                   if p["name"] == "order"]  # fmt: skip
+        assert order["schema"]["enum"] == ["newest", "most_negative"]
+        assert order["schema"]["default"] == "newest" and order["description"]
 
     def test_feedback_limit_documents_both_formats_bounds(self, spec: dict[str, Any]) -> None:
         [limit] = [p for p in spec["paths"]["/v1/feedback"]["get"]["parameters"]
