@@ -48,7 +48,10 @@ schemas: install ## Regenerate schemas/ from the event models
 bench-classifier: install ## Benchmark: classifier batched path vs a naive per-text transformers loop
 	$(PY) benchmarks/classifier.py --quality $(ARGS)
 
-bench: bench-classifier ## Run every benchmark (not part of `make test`)
+bench-api: install ## Benchmark: BI API p50/p95 over 10M seeded facts (a year); ARGS="--reuse DIR" keeps the database
+	$(PY) benchmarks/api.py --write docs/bench $(ARGS)
+
+bench: bench-classifier bench-api ## Run every benchmark (not part of `make test`)
 
 eval: install ## Regenerate the classifier evaluation report (docs/eval/) on the held-back test split
 	$(PY) -m services.classifier.evaluate
@@ -71,4 +74,4 @@ lock: ## Re-pin requirements.lock from the current .venv
 clean: ## Remove the venv and local state (.voc: database data and model cache)
 	rm -rf $(VENV) .voc .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test test-unit lint fmt schemas bench bench-classifier eval train-heads dashboards replay-fetches lock clean
+.PHONY: help install run test test-unit lint fmt schemas bench bench-classifier bench-api eval train-heads dashboards replay-fetches lock clean
