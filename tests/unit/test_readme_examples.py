@@ -252,3 +252,53 @@ class TestCompareExamples:
             "scipy df": (df, float(welch.df)), "scipy low": (low, ci.low),
             "scipy high": (high, ci.high), "scipy p": (p, float(welch.pvalue)),
         })  # fmt: skip
+
+
+DRIVERS_EXAMPLE = (
+    r"Example: (\d+) NPS answers at a touchpoint \((\d+) promoters, (\d+) passives, (\d+) "
+    rf"detractors: NPS {NUM}\); the (\d+) that mention delivery have (\d+)/(\d+)/(\d+) \(NPS "
+    rf"{NUM}\), the other (\d+) have (\d+)/(\d+)/(\d+) \(NPS {NUM}\)\. Difference {NUM}, "
+    rf"interval {NUM} to {NUM} \(z = {NUM}, p < 0\.001\); `metric_share` {NUM}, impact {NUM} × "
+    rf"{NUM} = {NUM} points \({NUM} to {NUM}\): fixing delivery would lift NPS from {NUM} "
+    rf"to {NUM}\."
+)
+
+
+class TestDriversExample:
+    def test_with_without_difference_and_impact(self) -> None:
+        (n, p, pa, d, overall, n_with, p1, pa1, d1, with_value, n_rest, p2, pa2, d2, rest_value,
+         diff, low, high, z, share, share_again, gap, impact, impact_low, impact_high, lift_from,
+         lift_to) = example(DRIVERS_EXAMPLE)  # fmt: skip
+        topic = nps_answers(int(p1), int(pa1), int(d1))
+        rest = nps_answers(int(p2), int(pa2), int(d2))
+        everyone = topic + rest
+        assert (len(topic), len(rest), len(everyone)) == (int(n_with), int(n_rest), int(n))
+        assert everyone.count(10) == int(p) and everyone.count(3) == int(d)
+        assert everyone.count(8) == int(pa)
+        # with = "current", without = "previous": the same two-sample machinery as compare.
+        item = compare_item(
+            {**compare_row("current", nps=topic), **compare_row("previous", nps=rest)},
+            "nps", 0.95, [], MIN_N,
+        )  # fmt: skip
+        assert item.ci_low is not None and item.ci_high is not None
+        ca, cr, call = nps_coded(topic), nps_coded(rest), nps_coded(everyone)
+        m_share = len(topic) / len(everyone)
+        independent_diff = statistics.fmean(ca) - statistics.fmean(cr)
+        half = stats.norm.ppf(0.975) * math.sqrt(
+            statistics.pvariance(ca) / len(ca) + statistics.pvariance(cr) / len(cr)
+        )
+        assert_shown({
+            "overall": (overall, statistics.fmean(call)), "with": (with_value, item.current.value),
+            "without": (rest_value, item.previous.value), "difference": (diff, item.difference),
+            "low": (low, item.ci_low), "high": (high, item.ci_high), "z": (z, item.statistic),
+            "independent difference": (diff, independent_diff),
+            "independent low": (low, independent_diff - half),
+            "independent high": (high, independent_diff + half),
+            "share": (share, m_share), "share again": (share_again, m_share),
+            "gap": (gap, -independent_diff), "impact": (impact, -m_share * independent_diff),
+            "impact low": (impact_low, -m_share * item.ci_high),
+            "impact high": (impact_high, -m_share * item.ci_low),
+            "lift from": (lift_from, statistics.fmean(call)),
+            "lift to": (lift_to, statistics.fmean(call) - m_share * independent_diff),
+        })  # fmt: skip
+        assert item.p_value is not None and item.p_value < 0.001
