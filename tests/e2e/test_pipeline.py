@@ -168,6 +168,55 @@ class TestWholePipeline:
         assert item["language"] == "ru"
         assert item["sentiment"]["label"] == "negative"
 
+    async def test_topics_drivers_and_negative_verbatims_agree_with_the_facts(
+        self, stack: RunningStack, client: httpx.AsyncClient, api_auth: dict[str, str]
+    ) -> None:
+        """After the test above: the slices the writer kept answer like the stored facts."""
+        api = stack.url("api")
+        window = {
+            "from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "to": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        }
+        feed = await client.get(
+            f"{api}/v1/feedback", params={**window, "limit": "500"}, headers=api_auth
+        )
+        assert feed.status_code == 200, feed.text
+        facts = feed.json()["items"]
+        assert len(facts) == 16  # 10 answers, 3 tickets, 2 reviews, 1 post (test above)
+        per_topic: dict[str, int] = {}
+        for fact in facts:
+            for label in {t["label"] for t in fact["topics"]} or {None}:
+                per_topic[label] = per_topic.get(label, 0) + 1
+
+        groups = await _scores(
+            client, stack, api_auth, granularity="total", group_by="topic", **window
+        )
+        assert {g["group"]["topic"]: g["n"] for g in groups} == per_topic
+
+        # Drivers of NPS at checkout: with + without = every answer, for each topic.
+        drivers = await client.get(
+            f"{api}/v1/drivers",
+            params={**window, "metric": "nps", "touchpoint": "checkout"},
+            headers=api_auth,
+        )
+        assert drivers.status_code == 200, drivers.text
+        body = drivers.json()
+        assert body["overall"]["n"] == 10
+        checkout_topics = {
+            t["label"] for f in facts if f["touchpoint"] == "checkout" for t in f["topics"]
+        }
+        assert {i["topic"] for i in body["items"]} == checkout_topics
+        for item in body["items"]:
+            assert item["with_topic"]["n"] + item["without_topic"]["n"] == 10
+
+        worst = await client.get(
+            f"{api}/v1/feedback", params={**window, "order": "most_negative"}, headers=api_auth
+        )
+        assert worst.status_code == 200, worst.text
+        scores = [i["sentiment"]["score"] for i in worst.json()["items"]]
+        scored = [f for f in facts if f["sentiment"] and f["sentiment"]["score"] is not None]
+        assert scores == sorted(f["sentiment"]["score"] for f in scored)
+
     async def test_every_service_reports_health_and_metrics(
         self, stack: RunningStack, client: httpx.AsyncClient
     ) -> None:
