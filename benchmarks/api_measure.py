@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.api.settings import ApiDatabaseSettings
+
 
 @dataclass
 class Query:
@@ -165,6 +167,9 @@ async def explain(
     try:
         conn = raw.driver_connection  # asyncpg: the statements use its $n placeholders
         assert conn is not None
+        # The parameters the api's own connections start with (API_DATABASE__WORK_MEM).
+        for name, value in ApiDatabaseSettings().server_settings().items():
+            await conn.execute(f"SELECT set_config('{name}', $1, false)", value)
         for result in results:
             url = urlsplit(result.example)
             first = captured.get(_request_key(url.path, url.query))
@@ -185,5 +190,6 @@ async def explain(
                         "plan": lines,
                     }
                 )
+        await conn.execute("RESET ALL")  # the machine report reads the server's own settings
     finally:
         raw.close()

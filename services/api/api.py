@@ -98,7 +98,7 @@ async def get_scores(
 ) -> ScoresPage | Response:
     """NPS, eNPS, CSAT, CES, stars and sentiment per time bucket and group, from the rollups."""
     if query.format == "json":
-        return service.scores_page(await repo.scores(query), query, settings.min_n)
+        return service.scores_response(await repo.scores(query), query, settings.min_n)
     bounded, next_cursor = service.bound_scores(query, await repo.scores_page_end(query))
     body = export.scores_csv(query, repo.stream_scores(bounded), settings.min_n)
     return _csv(request, body, "scores", next_cursor)

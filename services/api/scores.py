@@ -58,39 +58,44 @@ def _around(
     }
 
 
-def nps_score(n: int, promoters: int, passives: int, detractors: int, *, min_n: int) -> NpsScore:
+# normal_critical(LEVEL) once: it is an inverse-CDF evaluation, and CSAT needs it per item.
+Z_LEVEL = normal_critical(LEVEL)
+Block = dict[str, Any]
+
+
+def nps_block(n: int, promoters: int, passives: int, detractors: int, min_n: int) -> Block:
     value = moe = None
     if n:
         value = 100.0 * (promoters - detractors) / n
         # p + d - (p - d)^2: the variance of answers coded +1/0/-1.
         variance = nps_moments(n, promoters, detractors).population_variance
         moe = None if variance is None else Z95 * 100.0 * math.sqrt(variance / n)
-    return NpsScore(
-        value=value,
-        n=n,
+    return {
+        "value": value,
+        "n": n,
         **_around(value, moe, -100.0, 100.0),
-        promoters=promoters,
-        passives=passives,
-        detractors=detractors,
-        low_confidence=n < min_n,
-    )
+        "promoters": promoters,
+        "passives": passives,
+        "detractors": detractors,
+        "low_confidence": n < min_n,
+    }
 
 
-def csat_score(n: int, total: float, satisfied: int, *, min_n: int) -> CsatScore:
+def csat_block(n: int, total: float, satisfied: int, min_n: int) -> Block:
     moe = None
     if n:
         p = satisfied / n
         moe = Z95 * 100.0 * math.sqrt(max(0.0, p * (1 - p)) / n)
-    interval = wilson(satisfied, n, normal_critical(LEVEL))
-    return CsatScore(
-        value=_ratio(satisfied, n),
-        n=n,
-        moe=moe,
-        ci_low=None if interval is None else 100.0 * interval[0],
-        ci_high=None if interval is None else 100.0 * interval[1],
-        mean=_ratio(total, n, 1.0),
-        low_confidence=n < min_n,
-    )
+    interval = wilson(satisfied, n, Z_LEVEL)
+    return {
+        "value": _ratio(satisfied, n),
+        "n": n,
+        "moe": moe,
+        "ci_low": None if interval is None else 100.0 * interval[0],
+        "ci_high": None if interval is None else 100.0 * interval[1],
+        "mean": _ratio(total, n, 1.0),
+        "low_confidence": n < min_n,
+    }
 
 
 def _mean_block(
@@ -103,28 +108,95 @@ def _mean_block(
     return {"value": value, **_around(value, None if margin is None else scale * margin, low, high)}
 
 
-def ces_score(n: int, total: float, sumsq: float, easy: int, *, min_n: int) -> CesScore:
-    return CesScore(
-        n=n,
+def ces_block(n: int, total: float, sumsq: float, easy: int, min_n: int) -> Block:
+    return {
+        "value": None,  # placeholder keeps CesScore's field order: value first
+        "n": n,
         **_mean_block(n, total, sumsq, 1.0, 1.0, 7.0),
-        share_easy=_ratio(easy, n),
-        low_confidence=n < min_n,
-    )
+        "share_easy": _ratio(easy, n),
+        "low_confidence": n < min_n,
+    }
+
+
+def stars_block(n: int, total: float, sumsq: float, min_n: int) -> Block:
+    return {
+        "value": None,
+        "n": n,
+        **_mean_block(n, total, sumsq, 1.0, 1.0, 5.0),
+        "low_confidence": n < min_n,
+    }
+
+
+def sentiment_block(n: int, total: float, sumsq: float, negative: int, min_n: int) -> Block:
+    return {
+        "value": None,
+        "n": n,
+        **_mean_block(n, total, sumsq, 100.0, -100.0, 100.0),
+        "negative_share": _ratio(negative, n),
+        "low_confidence": n < min_n,
+    }
+
+
+def nps_score(n: int, promoters: int, passives: int, detractors: int, *, min_n: int) -> NpsScore:
+    return NpsScore(**nps_block(n, promoters, passives, detractors, min_n))
+
+
+def csat_score(n: int, total: float, satisfied: int, *, min_n: int) -> CsatScore:
+    return CsatScore(**csat_block(n, total, satisfied, min_n))
+
+
+def ces_score(n: int, total: float, sumsq: float, easy: int, *, min_n: int) -> CesScore:
+    return CesScore(**ces_block(n, total, sumsq, easy, min_n))
 
 
 def stars_score(n: int, total: float, sumsq: float, *, min_n: int) -> StarsScore:
-    return StarsScore(n=n, **_mean_block(n, total, sumsq, 1.0, 1.0, 5.0), low_confidence=n < min_n)
+    return StarsScore(**stars_block(n, total, sumsq, min_n))
 
 
 def sentiment_score(
     n: int, total: float, sumsq: float, negative: int, *, min_n: int
 ) -> SentimentScore:
-    return SentimentScore(
-        n=n,
-        **_mean_block(n, total, sumsq, 100.0, -100.0, 100.0),
-        negative_share=_ratio(negative, n),
-        low_confidence=n < min_n,
-    )
+    return SentimentScore(**sentiment_block(n, total, sumsq, negative, min_n))
+
+
+def score_blocks(parts: Row, min_n: int) -> dict[str, Any]:
+    """The metric blocks of one item as plain values, keyed and ordered as _Scores serialises
+    them (n, nps, csat, ces, stars, sentiment, enps, low_confidence); counts as ints."""
+    n = int(parts["n"])
+    return {
+        "n": n,
+        "nps": nps_block(
+            int(parts["nps_n"]),
+            int(parts["nps_promoters"]),
+            int(parts["nps_passives"]),
+            int(parts["nps_detractors"]),
+            min_n,
+        ),
+        "csat": csat_block(
+            int(parts["csat_n"]), parts["csat_sum"], int(parts["csat_satisfied"]), min_n
+        ),
+        "ces": ces_block(
+            int(parts["ces_n"]), parts["ces_sum"], parts["ces_sumsq"], int(parts["ces_easy"]), min_n
+        ),
+        "stars": stars_block(
+            int(parts["stars_n"]), parts["stars_sum"], parts["stars_sumsq"], min_n
+        ),
+        "sentiment": sentiment_block(
+            int(parts["sentiment_n"]),
+            parts["sentiment_sum"],
+            parts["sentiment_sumsq"],
+            int(parts["sentiment_negative"]),
+            min_n,
+        ),
+        "enps": nps_block(
+            int(parts["enps_n"]),
+            int(parts["enps_promoters"]),
+            int(parts["enps_passives"]),
+            int(parts["enps_detractors"]),
+            min_n,
+        ),
+        "low_confidence": n < min_n,
+    }
 
 
 def score_fields(parts: Row, min_n: int) -> dict[str, Any]:

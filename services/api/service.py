@@ -1,7 +1,8 @@
 """Response shaping: rollup rows into score pages, fact rows into verbatim pages. Pure.
 
 The metric math lives in scores.py (one item) and compare.py (two windows); the SQL in
-statements.py. Nothing here knows HTTP or the database.
+statements.py. Nothing here knows the database; only scores_response renders bytes (a year of
+daily items is built as plain values and serialised once, not validated model by model).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from fastapi import Response
+from pydantic_core import to_json
 
 from services.api.models import (
     CatalogEntry,
@@ -32,7 +36,7 @@ from services.api.schemas import (
     TouchpointItem,
     TouchpointsPage,
 )
-from services.api.scores import PART_KEYS, Row, score_fields
+from services.api.scores import PART_KEYS, Row, score_blocks, score_fields
 
 
 def _dim(value: str | None) -> str | None:
@@ -66,6 +70,26 @@ def scores_page(rows: Sequence[Row], query: ScoreQuery, min_n: int) -> ScoresPag
         next_cursor = encode_score_cursor(query.shape, score_key(page[-1], query.group_by))
     items = [score_item(row, query, min_n) for row in page]
     return ScoresPage(items=items, min_n=min_n, next_cursor=next_cursor)
+
+
+def scores_response(rows: Sequence[Row], query: ScoreQuery, min_n: int) -> Response:
+    """scores_page as JSON bytes, byte for byte what FastAPI renders of it (ScoresPage through
+    pydantic's serializer), without building and validating a model per item: plain blocks
+    (scores.score_blocks) serialised once by the same pydantic-core serializer."""
+    page = rows[: query.limit]
+    next_cursor = None
+    if len(rows) > query.limit and page:
+        next_cursor = encode_score_cursor(query.shape, score_key(page[-1], query.group_by))
+    tz = zone(query.tz)
+    items = []
+    for row in page:
+        item = score_blocks(row, min_n)
+        bucket = row.get("bucket")
+        item["bucket_start"] = None if bucket is None else bucket.astimezone(tz)
+        item["group"] = {d: _dim(row[d]) for d in query.group_by}
+        items.append(item)
+    body = to_json({"items": items, "min_n": min_n, "next_cursor": next_cursor})
+    return Response(content=body, media_type="application/json")
 
 
 def bound_scores(query: ScoreQuery, ends: Sequence[Row]) -> tuple[ScoreQuery, str | None]:

@@ -8,6 +8,7 @@ pages the way OFFSET paging does when data arrives meanwhile.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, get_args
 
 from sqlalchemy import (
@@ -37,7 +38,7 @@ from services.api.models import (
     ScoreQuery,
     Window,
 )
-from services.api.planner import Source
+from services.api.planner import Source, at_grain
 from shared.tables import feedback_facts, score_rollups, score_slices
 
 GRANULARITIES = get_args(Granularity)
@@ -138,7 +139,14 @@ def _grouped(query: ScoreQuery, *columns: Any) -> Select[Any]:
     return stmt.group_by(*keys).order_by(*keys)
 
 
+def _at_grain(query: ScoreQuery) -> ScoreQuery:
+    """The query reading the day twin of its slice where its buckets are whole UTC days."""
+    source = at_grain(query.source, query.start, query.end, query.granularity, query.tz)
+    return query if source is query.source else replace(query, source=source)
+
+
 def scores_statement(query: ScoreQuery, limit: int | None) -> Select[Any]:
+    query = _at_grain(query)
     stmt = _grouped(query, *measures(query.source))
     return stmt if limit is None else stmt.limit(limit)
 
@@ -146,7 +154,7 @@ def scores_statement(query: ScoreQuery, limit: int | None) -> Select[Any]:
 def scores_page_end(query: ScoreQuery) -> Select[Any]:
     """The keys of the limit-th row and the one after it (two rows: another page follows)."""
     # count(*) keeps a SELECT without keys (total, no group_by) valid and one row long.
-    return _grouped(query, func.count()).offset(query.limit - 1).limit(2)
+    return _grouped(_at_grain(query), func.count()).offset(query.limit - 1).limit(2)
 
 
 def _in(source: Source, window: Window) -> ColumnElement[bool]:
@@ -154,9 +162,17 @@ def _in(source: Source, window: Window) -> ColumnElement[bool]:
     return and_(t.bucket_start >= window.start, t.bucket_start < window.end)
 
 
+def _whole_days(source: Source, *windows: Window) -> Source:
+    """The day twin of `source` when every window starts and ends at a UTC midnight."""
+    for window in windows:
+        if at_grain(source, window.start, window.end) is source:
+            return source
+    return at_grain(source, windows[0].start, windows[0].end)
+
+
 def compare_statement(query: CompareQuery) -> Select[Any]:
     """Both windows' parts per group in one pass, labelled current_* and previous_*."""
-    source = query.source
+    source = _whole_days(query.source, query.current, query.previous)
     dims = [table(source).c[d] for d in query.group_by]
     current, previous = _in(source, query.current), _in(source, query.previous)
     stmt = select(
@@ -176,7 +192,8 @@ def touchpoints_statement(source: Source) -> Select[Any]:
 def drivers_statements(query: DriversQuery) -> tuple[Select[Any], Select[Any]]:
     """The parts per topic (the topic slice: with the topic), and over all feedback (a slice
     without topic, where each fact counts once), in the window and filters."""
-    per_topic, overall = query.topic_source, query.overall_source
+    per_topic = _whole_days(query.topic_source, query.window)
+    overall = _whole_days(query.overall_source, query.window)
     topic = table(per_topic).c.topic
     with_topic = select(topic, *measures(per_topic)).where(_in(per_topic, query.window))
     with_topic = _rollup_filters(with_topic, per_topic, query.filters)

@@ -3,14 +3,15 @@
 
 Computed from the fact row alone, so the contribution of a stored fact can be taken back out
 exactly as it was put in. A fact adds the same parts to one score_rollups row and to one row of
-each slice (k rows of a topic slice when it has k distinct topic labels).
+each slice (k rows of a topic slice when it has k distinct topic labels); a day-grain slice's
+row is keyed by the UTC day the fact's hour falls in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.tables import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, SLICE_DIMENSIONS, SLICES, TOPIC
@@ -44,9 +45,15 @@ def slice_topics(fact: Mapping[str, Any]) -> tuple[str, ...]:
     return distinct or (NO_TOPIC,)
 
 
+def utc_day(bucket: datetime) -> datetime:
+    """The UTC midnight starting the day of `bucket` (an aware instant), as an aware UTC instant."""
+    return bucket.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def slice_keys(fact: Mapping[str, Any]) -> tuple[SliceKey, ...]:
     """One key per slice (per distinct topic for a topic slice), in SLICES order."""
-    bucket = fact["bucket_start"]
+    hour = fact["bucket_start"]
+    buckets = {"hour": hour, "day": utc_day(hour)}
     values = {d: fact[d] or "" for d in ROLLUP_DIMENSIONS}
     topics = slice_topics(fact)
     keys: list[SliceKey] = []
@@ -54,7 +61,7 @@ def slice_keys(fact: Mapping[str, Any]) -> tuple[SliceKey, ...]:
         for topic in topics if s.has_topic else (NO_TOPIC,):
             values[TOPIC] = topic
             dims = tuple(values[d] if d in s.dimensions else "" for d in SLICE_DIMENSIONS)
-            keys.append((s.name, *dims, bucket))
+            keys.append((s.name, *dims, buckets[s.grain]))
     return tuple(keys)
 
 

@@ -98,7 +98,9 @@ class FeedbackWriter:
             rows = await repository.apply_deltas(session, plan.deltas)
             slice_rows = await repository.apply_slice_deltas(session, plan.slice_deltas)
         seconds = time.perf_counter() - started
-        self.telemetry.batch_written(plan.written, plan.skipped, rows, seconds)
+        self.telemetry.batch_written(
+            plan.written, plan.skipped, rows, seconds, slice_rows=slice_rows
+        )
         # After the commit: the items are in the scores only now.
         self.telemetry.facts_committed(plan.facts, datetime.now(UTC))
         log.debug(

@@ -10,7 +10,8 @@ in SQL: the same buckets and thresholds, so a rebuild equals what the writer wro
 Parts are additive, so only two passes read the facts: one for score_rollups (every dimension)
 and one for a "topic base" (topic label x the dimensions of the topic slices, one row per fact
 and distinct label, or topic '' for a fact without topics). Each slice is then a GROUP BY of the
-freshly written rollups or of the topic base, a fraction of the facts' size. Rows go in in
+freshly written rollups or of the topic base, a fraction of the facts' size; a day-grain slice
+is a GROUP BY of its hourly twin's fresh rows by UTC day, smaller still. Rows go in in
 primary-key order (statements by slice name, rows sorted): appending to the btree is several
 times cheaper than inserting at random places in it, which dominates on millions of rows.
 
@@ -46,6 +47,7 @@ from shared.tables import (
     SLICES,
     TOPIC,
     Slice,
+    hourly_twin,
 )
 from shared.telemetry import configure_logging
 
@@ -121,20 +123,36 @@ def topic_base_sql(dimensions: Sequence[str]) -> str:
     )
 
 
-def slice_sql(name: str, dimensions: Sequence[str], source: str) -> str:
-    """One slice's rows: `source` (rollups or the topic base) summed over its dimensions.
+# The UTC day of an hourly bucket_start: a day slice's key (contributions.utc_day).
+UTC_DAY = "date_trunc('day', bucket_start, 'UTC')"
+
+
+def slice_sql(
+    name: str, dimensions: Sequence[str], source: str, bucket: str = "bucket_start"
+) -> str:
+    """One slice's rows: `source` (rollups, the topic base or an hourly slice) summed over its
+    dimensions and `bucket` (an expression of the source's bucket_start).
 
     `name` comes from code, never from input. Rows with n = 0 (an incrementally kept rollup row
     whose facts all went) add nothing, and a group of only such rows must not become a row."""
     picks = ", ".join(d if d in dimensions else "''" for d in SLICE_DIMENSIONS)
     sums = ", ".join(f"sum({m})" for m in ROLLUP_MEASURES)
     columns = ", ".join(("slice", *SLICE_DIMENSIONS, "bucket_start", *ROLLUP_MEASURES))
-    groups = ", ".join(("bucket_start", *dimensions))
-    order = ", ".join((*(d for d in SLICE_DIMENSIONS if d in dimensions), "bucket_start"))
+    groups = ", ".join((bucket, *dimensions))
+    order = ", ".join((*(d for d in SLICE_DIMENSIONS if d in dimensions), bucket))
     return (
-        f"INSERT INTO score_slices ({columns}) SELECT '{name}', {picks}, bucket_start, {sums} "
+        f"INSERT INTO score_slices ({columns}) SELECT '{name}', {picks}, {bucket}, {sums} "
         f"FROM {source} WHERE n > 0 GROUP BY {groups} ORDER BY {order}"
     )
+
+
+def slice_source(s: Slice) -> tuple[str, str]:
+    """(FROM clause, bucket expression) a slice is rebuilt from; day slices come after the
+    hourly ones (rebuild's order), so their twin's rows are already rewritten."""
+    if s.grain == "day":
+        twin = hourly_twin(s).name
+        return f"(SELECT * FROM score_slices WHERE slice = '{twin}') AS twin", UTC_DAY
+    return (TOPIC_BASE if s.has_topic else "score_rollups"), "bucket_start"
 
 
 @dataclass(slots=True)
@@ -184,9 +202,9 @@ async def rebuild(
             await session.execute(text(f"DROP TABLE IF EXISTS {TOPIC_BASE}"))
             await session.execute(text(topic_base_sql(base)))
             await session.execute(text(f"ANALYZE {TOPIC_BASE}"))
-        for s in sorted(SLICES, key=lambda s: s.name):
-            source = TOPIC_BASE if s.has_topic else "score_rollups"
-            rows = await _run(session, slice_sql(s.name, s.dimensions, source))
+        for s in sorted(SLICES, key=lambda s: (s.grain == "day", s.name)):
+            source, bucket = slice_source(s)
+            rows = await _run(session, slice_sql(s.name, s.dimensions, source, bucket))
             summary.slice_rows[s.name] = rows
     # The planner's statistics for the queries the api runs next, on the table just rewritten.
     await session.execute(text("ANALYZE score_slices"))

@@ -40,6 +40,11 @@ class MetricsTelemetry:
             "Rollup rows inserted or adjusted.",
             registry=registry,
         )
+        self.slice_rows = Counter(
+            "voc_metrics_slice_rows_touched_total",
+            "Slice rows (score_slices, every slice and grain) inserted or adjusted.",
+            registry=registry,
+        )
         self.transaction_seconds = Histogram(
             "voc_metrics_transaction_seconds",
             "Duration of one batch's database transaction, commit included.",
@@ -56,13 +61,19 @@ class MetricsTelemetry:
         self.alerts = AlertMetrics(registry)
 
     def batch_written(
-        self, written: Tally[str], skipped: Tally[str], rollup_rows: int, seconds: float
+        self,
+        written: Tally[str],
+        skipped: Tally[str],
+        rollup_rows: int,
+        seconds: float,
+        slice_rows: int = 0,
     ) -> None:
         for outcome, count in written.items():
             self.facts_written.labels(outcome).inc(count)
         for reason, count in skipped.items():
             self.versions_skipped.labels(reason).inc(count)
         self.rollup_rows.inc(rollup_rows)
+        self.slice_rows.inc(slice_rows)
         self.transaction_seconds.observe(seconds)
 
     def facts_committed(self, facts: Iterable[Mapping[str, Any]], now: datetime) -> None:

@@ -1,7 +1,9 @@
 """All SQL of the alerts: the rollup read, the alert rows, the outbox and the evaluator's lock.
 
-`touchpoint_parts` is the one place that reads scores for alerts; it reads score_rollups today
-and may move to the 'touchpoint' slice of score_slices without anything else changing.
+`touchpoint_parts` is the one place that reads scores for alerts; it reads the hourly
+'touchpoint' slice of score_slices (touchpoint, stage, audience per hour), a small fraction of
+the score_rollups rows holding the same parts. Hourly, not the day twin: the windows end at
+whole hours.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.alerts.rules import PART_KEYS, Parts, Windows
 from shared.alert_tables import alert_notifications, alerts
-from shared.tables import FLOAT_MEASURES, score_rollups
+from shared.tables import FLOAT_MEASURES, SLICES_BY_NAME, score_slices
 
 # Any fixed number; every replica's evaluator tries it, one at a time gets it.
 EVALUATOR_LOCK_KEY = 0x766F635F616C7274  # "voc_alrt"
@@ -43,13 +45,18 @@ async def try_lock(session: AsyncSession) -> bool:
     return bool((await session.execute(stmt, {"key": EVALUATOR_LOCK_KEY})).scalar_one())
 
 
+# The slice alerts read: every touchpoint's parts per hour, split by audience.
+TOUCHPOINT_SLICE = "touchpoint"
+assert SLICES_BY_NAME[TOUCHPOINT_SLICE].grain == "hour"
+
+
 def _sum(column: str, where: Any) -> Any:
     kind = Float if column in FLOAT_MEASURES else BigInteger
-    return cast(func.coalesce(func.sum(score_rollups.c[column]).filter(where), 0), kind)
+    return cast(func.coalesce(func.sum(score_slices.c[column]).filter(where), 0), kind)
 
 
 def touchpoint_parts_statement(w: Windows) -> Select[Any]:
-    r = score_rollups.c
+    r = score_slices.c
     in_window = r.bucket_start >= w.window_start
     in_baseline = r.bucket_start < w.window_start
     return (
@@ -59,6 +66,7 @@ def touchpoint_parts_statement(w: Windows) -> Select[Any]:
             *(_sum(k, in_baseline).label(f"b_{k}") for k in PART_KEYS),
         )
         .where(
+            r.slice == TOUCHPOINT_SLICE,
             r.bucket_start >= w.baseline_start,
             r.bucket_start < w.window_end,
             # Customer metrics only: employee surveys are eNPS, which alerts do not watch.

@@ -102,6 +102,11 @@ def bucket_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+def day_of(moment: datetime) -> datetime:
+    """The UTC midnight a day-grain slice keys the answer by (answers are in UTC)."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _contribution(a: Answer) -> dict[str, float]:
     c = dict.fromkeys(ROLLUP_MEASURES, 0.0)
     c["n"] = 1
@@ -150,9 +155,9 @@ def rollup_rows(answers: list[Answer]) -> list[dict[str, Any]]:
 
 
 def slice_rows(answers: list[Answer]) -> list[dict[str, Any]]:
-    """score_slices rows: for each slice, the answers' parts summed per hour bucket x the
-    slice's dimensions ('' for the others); in a topic slice once per topic label of an answer,
-    or under topic '' for an answer without topics."""
+    """score_slices rows: for each slice, the answers' parts summed per hour bucket (a day
+    slice: per UTC day) x the slice's dimensions ('' for the others); in a topic slice once per
+    topic label of an answer, or under topic '' for an answer without topics."""
     sums: dict[tuple[Any, ...], dict[str, float]] = defaultdict(
         lambda: dict.fromkeys(ROLLUP_MEASURES, 0.0)
     )
@@ -164,7 +169,8 @@ def slice_rows(answers: list[Answer]) -> list[dict[str, Any]]:
             for label in set(labels):
                 values = {**fields, TOPIC: label}
                 stored = tuple(values[d] if d in s.dimensions else "" for d in SLICE_DIMENSIONS)
-                key = (s.name, bucket_of(a.occurred_at), *stored)
+                bucket = bucket_of(a.occurred_at) if s.grain == "hour" else day_of(a.occurred_at)
+                key = (s.name, bucket, *stored)
                 for measure, value in parts.items():
                     sums[key][measure] += value
     rows = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from shared.tables import (
     ROLLUP_MEASURES,
     SLICE_DIMENSIONS,
     SLICES,
+    Slice,
     feedback_facts,
     score_rollups,
     score_slices,
@@ -73,6 +74,14 @@ def expected_rollups(facts: Iterable[Mapping[str, Any]]) -> Table:
     return _table(out)
 
 
+def bucket(s: Slice, hour: datetime) -> datetime:
+    """A day slice keys the UTC day: the hour less its hours since UTC midnight."""
+    if s.grain == "hour":
+        return hour
+    utc = hour.astimezone(UTC)
+    return utc - timedelta(hours=utc.hour)
+
+
 def expected_slices(facts: Iterable[Mapping[str, Any]]) -> Table:
     out: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
     for f in facts:
@@ -82,7 +91,7 @@ def expected_slices(facts: Iterable[Mapping[str, Any]]) -> Table:
             for topic in labels(f) if s.has_topic else [""]:
                 values = {**f, "topic": topic}
                 dims = [values[d] if d in s.dimensions else "" for d in SLICE_DIMENSIONS]
-                out[(s.name, *dims, f["bucket_start"])].update(fact_parts(f))
+                out[(s.name, *dims, bucket(s, f["bucket_start"]))].update(fact_parts(f))
     return _table(out)
 
 
@@ -107,8 +116,9 @@ async def stored(conn: AsyncConnection) -> tuple[Table, Table]:
 
 
 def history(count: int, seed: int) -> list[list[EnrichedFeedbackEvent]]:
-    """Batches for the writer: `count` items, then revisions that move topics, channel,
-    touchpoint and scores, deletions, duplicates and stale versions, in shuffled batches."""
+    """Batches for the writer: `count` items over two UTC days, then revisions that move
+    topics, channel, touchpoint and scores, deletions, duplicates and stale versions, in
+    shuffled batches."""
     rng = random.Random(seed)
 
     def version(i: int, revision: int) -> EnrichedFeedbackEvent:
@@ -121,7 +131,8 @@ def history(count: int, seed: int) -> list[list[EnrichedFeedbackEvent]]:
             f"item-{i}",
             revision=str(revision),
             kind=kind,
-            occurred_at=T0 + timedelta(hours=rng.randrange(4), minutes=rng.randrange(60)),
+            # From 14:25 UTC to past midnight: the day slices get two days.
+            occurred_at=T0 + timedelta(hours=rng.randrange(12), minutes=rng.randrange(60)),
             touchpoint=rng.choice(["checkout", "delivery", "website"]),
             nps=rng.randrange(11) if kind == "survey" and rng.random() < 0.8 else None,
             csat=rng.randint(1, 5) if kind in ("survey", "ticket") and rng.random() < 0.6 else None,

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from scipy import stats
 from sqlalchemy import insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -23,7 +24,7 @@ from services.metrics.telemetry import AlertMetrics
 from shared.alert_tables import alert_notifications, alerts
 from shared.db import create_sessionmaker
 from shared.journey import load_journey
-from shared.tables import ROLLUP_DIMENSIONS, score_rollups
+from shared.tables import ROLLUP_DIMENSIONS, SLICE_DIMENSIONS, score_rollups, score_slices
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
 # With the default 24 h window the window is [NOW's hour + 1 h - 24 h, NOW's hour + 1 h).
@@ -42,23 +43,26 @@ async def seed_nps(
     audience: str = "",
     channel: str = "web",
 ) -> None:
-    """One rollup row of NPS answers (other dimensions '' unless given)."""
+    """One rollup row of NPS answers (other dimensions '' unless given), and its parts added to
+    the 'touchpoint' slice row (touchpoint, stage, audience) the metrics writer would add to."""
     row: dict[str, Any] = {d: "" for d in ROLLUP_DIMENSIONS}
     n = promoters + passives + detractors
-    row |= {
-        "bucket_start": bucket,
-        "touchpoint": touchpoint,
-        "journey_stage": "conversion",
-        "channel": channel,
-        "audience": audience,
+    parts = {
         "n": n,
         "nps_n": n,
         "nps_promoters": promoters,
         "nps_passives": passives,
         "nps_detractors": detractors,
     }
+    place = {"touchpoint": touchpoint, "journey_stage": "conversion", "audience": audience}
+    row |= {"bucket_start": bucket, **place, "channel": channel, **parts}
+    slice_row = {d: "" for d in SLICE_DIMENSIONS} | place | parts
+    sliced = pg_insert(score_slices).values(slice="touchpoint", bucket_start=bucket, **slice_row)
+    added = {m: score_slices.c[m] + sliced.excluded[m] for m in parts}
+    keys = [c.name for c in score_slices.primary_key.columns]
     async with engine.begin() as conn:
         await conn.execute(insert(score_rollups).values(**row))
+        await conn.execute(sliced.on_conflict_do_update(index_elements=keys, set_=added))
 
 
 def nps_drop(now: tuple[int, int, int], before: tuple[int, int, int]) -> tuple[float, float]:

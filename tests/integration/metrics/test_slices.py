@@ -13,7 +13,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.metrics import repository, service
-from services.metrics.contributions import slice_keys
+from services.metrics.contributions import slice_keys, utc_day
 from services.metrics.handlers import FeedbackWriter
 from services.metrics.models import fact_from_event
 from services.metrics.rebuild import rebuild
@@ -117,7 +117,26 @@ class TestIncrementalSlices:
             "topic": labels,
             "topic_touchpoint": labels,
             "topic_channel": labels,
+            "touchpoint_day": len(live),
+            "channel_day": len(live),
+            "topic_touchpoint_day": labels,
         }
+        # The facts span two UTC days, and each day row is keyed by its UTC midnight.
+        days = {key[-1] for key in slices if key[0].endswith("_day")}
+        assert {f["bucket_start"].date() for f in live} == {d.date() for d in days}
+        assert len(days) == 2 and all(d == utc_day(d) for d in days)
+
+    async def test_slice_rows_touched_are_counted_beside_the_rollup_rows(
+        self, writer: FeedbackWriter, engine: AsyncEngine
+    ) -> None:
+        # One fact with two topics: a row in each of the 7 slices without topic (2 day ones),
+        # 2 in each of the 4 topic slices (topic_touchpoint_day included); 1 rollup row.
+        await _write(writer, [enriched("a", nps=9, topics=("delivery", "pricing"))])
+        registry = writer.telemetry.registry
+        rollups = registry.get_sample_value("voc_metrics_rollup_rows_touched_total")
+        sliced = registry.get_sample_value("voc_metrics_slice_rows_touched_total")
+        _, slices = await incremental(engine)
+        assert (rollups, sliced) == (1, len(slices)) == (1, 7 + 2 * 4)
 
     async def test_update_that_changes_topics_and_channel_moves_its_slice_parts(
         self, writer: FeedbackWriter, engine: AsyncEngine
@@ -144,6 +163,9 @@ class TestIncrementalSlices:
             "topic": 1,
             "topic_touchpoint": 1,
             "topic_channel": 1,
+            "touchpoint_day": 1,
+            "channel_day": 1,
+            "topic_touchpoint_day": 1,
         }
         assert {k[1] for k, r in slices.items()} == {""}
 

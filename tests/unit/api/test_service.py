@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
+from pydantic import TypeAdapter
 
 from services.api.models import (
     CatalogEntry,
@@ -15,12 +19,14 @@ from services.api.models import (
     decode_cursor,
     decode_score_cursor,
 )
+from services.api.schemas import ScoresPage
 from services.api.scores import PART_KEYS
 from services.api.service import (
     bound_feedback,
     bound_scores,
     feedback_page,
     scores_page,
+    scores_response,
     touchpoints_page,
 )
 
@@ -128,3 +134,64 @@ class TestBoundFeedback:
     def test_one_end_row_means_the_last_page(self) -> None:
         q = FeedbackQuery(limit=5)
         assert bound_feedback(q, [fact_row(T0)]) == (q, None)
+
+
+def random_rows(rng: random.Random, count: int, group_by: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Summed parts as the database returns them: consistent counts and sums, sometimes empty
+    or tiny (null values, n < 2), non-ASCII group values, sentiment sums of arbitrary floats."""
+    rows = []
+    for i in range(count):
+        n = rng.choice([0, 1, 2, 3, 40, rng.randrange(1, 5000)])
+        row: dict[str, Any] = {"bucket": T0 + timedelta(hours=i), "n": n}
+        for prefix in ("nps", "enps"):
+            k = rng.randrange(n + 1)
+            p = rng.randrange(k + 1)
+            d = rng.randrange(k - p + 1)
+            row |= {f"{prefix}_n": k, f"{prefix}_promoters": p, f"{prefix}_detractors": d,
+                    f"{prefix}_passives": k - p - d}  # fmt: skip
+        csat = rng.randrange(n + 1)
+        answers = [rng.randint(1, 5) for _ in range(csat)]
+        row |= {"csat_n": csat, "csat_sum": sum(answers),
+                "csat_satisfied": sum(a >= 4 for a in answers)}  # fmt: skip
+        for block, top in (("ces", 7), ("stars", 5)):
+            values = [rng.randint(1, top) for _ in range(rng.randrange(min(n, 300) + 1))]
+            row |= {f"{block}_n": len(values), f"{block}_sum": sum(values),
+                    f"{block}_sumsq": sum(v * v for v in values)}  # fmt: skip
+        row["ces_easy"] = rng.randrange(row["ces_n"] + 1)
+        scores = [rng.uniform(-1, 1) for _ in range(rng.randrange(min(n, 300) + 1))]
+        row |= {"sentiment_n": len(scores), "sentiment_sum": sum(scores),
+                "sentiment_sumsq": sum(s * s for s in scores),
+                "sentiment_negative": sum(s < -0.2 for s in scores)}  # fmt: skip
+        for dim in group_by:
+            row[dim] = rng.choice(["", "checkout", "möbel-ärenden", "доставка"])
+        rows.append(row)
+    return rows
+
+
+class TestScoresResponse:
+    """The fast JSON path against the model path FastAPI serialises (validate, then dump)."""
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_bytes_equal_the_models_rendering_on_generated_rows(self, seed: int) -> None:
+        rng = random.Random(seed)
+        group_by = rng.choice([(), ("touchpoint",), ("channel", "segment")])
+        granularity = rng.choice(["hour", "day", "total"])
+        tz = rng.choice(["UTC", "Europe/Berlin", "Asia/Tehran", "America/St_Johns"])
+        limit = rng.choice([5, 50, 5000])
+        q = query(granularity=granularity, group_by=group_by, tz=tz, limit=limit)
+        rows = random_rows(rng, 60, group_by)
+        if granularity == "total":
+            rows = [{k: v for k, v in r.items() if k != "bucket"} for r in rows]
+        min_n = rng.choice([1, 30])
+        adapter = TypeAdapter(ScoresPage)
+        page = adapter.validate_python(scores_page(rows, q, min_n).model_dump())
+        response = scores_response(rows, q, min_n)
+        assert response.body == adapter.dump_json(page)
+        assert response.media_type == "application/json"
+
+    def test_the_next_cursor_is_the_model_paths(self) -> None:
+        rows = random_rows(random.Random(9), 8, ("touchpoint",))
+        q = query(group_by=("touchpoint",), limit=5)
+        body = json.loads(scores_response(rows, q, 30).body)
+        assert body["next_cursor"] == scores_page(rows, q, 30).next_cursor is not None
+        assert len(body["items"]) == 5

@@ -9,19 +9,26 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from services.metrics import rebuild
 from services.metrics.contributions import parts, slice_keys, slice_topics
 from services.metrics.models import Fact, fact_from_event
 from services.metrics.service import collapse, plan
-from shared.tables import ROLLUP_MEASURES, SLICE_DIMENSIONS, SLICES
+from shared.tables import (
+    ROLLUP_MEASURES,
+    SLICE_DIMENSIONS,
+    SLICES,
+    SLICES_BY_NAME,
+    hourly_twin,
+)
 from tests.unit.metrics.factories import enriched
 
 BUCKET = datetime(2026, 11, 2, 14, tzinfo=UTC)
-MIGRATION = (
-    Path(__file__).resolve().parents[3]
-    / "services/metrics/migrations/versions/2026_11_23_0006_score_slices.py"
-)
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+VERSIONS = Path(__file__).resolve().parents[3] / "services/metrics/migrations/versions"
+MIGRATION = VERSIONS / "2026_11_23_0006_score_slices.py"
+DAILY_MIGRATION = VERSIONS / "2026_11_23_0009_daily_slices.py"
 
 
 def _fact(source_id: str = "item-1", **kw: Any) -> Fact:
@@ -32,8 +39,8 @@ def _stored(*facts: Fact) -> dict[UUID, Fact]:
     return {f["feedback_id"]: f for f in facts}
 
 
-def _key(name: str, **dims: str) -> tuple[Any, ...]:
-    return (name, *(dims.get(d, "") for d in SLICE_DIMENSIONS), BUCKET)
+def _key(name: str, bucket: datetime = BUCKET, **dims: str) -> tuple[Any, ...]:
+    return (name, *(dims.get(d, "") for d in SLICE_DIMENSIONS), bucket)
 
 
 def _by_slice(deltas: dict[tuple[Any, ...], Any]) -> dict[str, list[tuple[Any, ...]]]:
@@ -58,7 +65,19 @@ class TestSliceKeys:
             _key("topic", topic="pricing", **who),
             _key("topic_touchpoint", topic="pricing", **place, **who),
             _key("topic_channel", topic="pricing", channel="email", **who),
+            _key("touchpoint_day", **place, **who, bucket=DAY),
+            _key("channel_day", channel="email", **who, bucket=DAY),
+            _key("topic_touchpoint_day", topic="pricing", **place, **who, bucket=DAY),
         )  # fmt: skip
+
+    def test_a_day_slice_row_is_keyed_by_the_utc_midnight_of_the_facts_hour(self) -> None:
+        late = datetime(2026, 11, 2, 23, 59, tzinfo=UTC)
+        keys = {k[0]: k[-1] for k in slice_keys(_fact(occurred_at=late))}
+        assert keys["touchpoint"] == datetime(2026, 11, 2, 23, tzinfo=UTC)
+        assert keys["touchpoint_day"] == keys["channel_day"] == DAY
+        stockholm = datetime(2026, 11, 3, 0, 30, tzinfo=ZoneInfo("Europe/Stockholm"))
+        keys = {k[0]: k[-1] for k in slice_keys(_fact(occurred_at=stockholm))}
+        assert keys["touchpoint_day"] == DAY  # 23:30 UTC on the 2nd
 
     def test_each_distinct_topic_gets_a_row_in_every_topic_slice(self) -> None:
         fact = _fact(topics=("delivery", "pricing", "delivery"))
@@ -103,7 +122,7 @@ class TestPlanSliceDeltas:
         new = _fact(revision="2", nps=2, topics=("pricing", "returns"))
         out = plan(collapse([new]), _stored(old))
         moved = _by_slice(out.slice_deltas)
-        assert set(moved) == {"topic", "topic_touchpoint", "topic_channel"}
+        assert set(moved) == {"topic", "topic_touchpoint", "topic_channel", "topic_touchpoint_day"}
         topic_rows = {k[1]: out.slice_deltas[k]["n"] for k in moved["topic"]}
         assert topic_rows == {"delivery": -1, "pricing": 1, "returns": 1}
         assert out.deltas == {}
@@ -113,7 +132,7 @@ class TestPlanSliceDeltas:
         new = _fact(revision="2", channel="email", stars=3)
         out = plan(collapse([new]), _stored(old))
         assert set(_by_slice(out.slice_deltas)) == {
-            "channel", "touchpoint_channel", "topic_channel",
+            "channel", "touchpoint_channel", "topic_channel", "channel_day",
         }  # fmt: skip
         channel = {k[5]: v for k, v in out.slice_deltas.items() if k[0] == "channel"}
         assert channel == {
@@ -144,8 +163,8 @@ class TestPlanSliceDeltas:
         assert plan(collapse([_fact(revision="4", nps=0)]), _stored(stored)).slice_deltas == {}
 
 
-def _migration() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("migration_0006", MIGRATION)
+def _migration(path: Path = MIGRATION) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -153,10 +172,19 @@ def _migration() -> ModuleType:
 
 
 class TestFrozenCopies:
-    def test_the_migration_backfills_the_slices_defined_today(self) -> None:
-        m = _migration()
-        assert tuple((s.name, s.dimensions) for s in SLICES) == m.SLICES
-        assert (m.DIMENSIONS, m.MEASURES) == (SLICE_DIMENSIONS, ROLLUP_MEASURES)
+    def test_the_migrations_backfill_the_slices_defined_today(self) -> None:
+        hourly, daily = _migration(), _migration(DAILY_MIGRATION)
+        frozen = [(name, dims, "hour") for name, dims in hourly.SLICES]
+        frozen += [(name, dims, "day") for name, dims, _ in daily.SLICES]
+        assert [(s.name, s.dimensions, s.grain) for s in SLICES] == frozen
+        for m in (hourly, daily):
+            assert (m.DIMENSIONS, m.MEASURES) == (SLICE_DIMENSIONS, ROLLUP_MEASURES)
+
+    def test_each_day_slice_is_backfilled_from_its_hourly_twin(self) -> None:
+        for name, dims, twin in _migration(DAILY_MIGRATION).SLICES:
+            assert SLICES_BY_NAME[twin].dimensions == dims
+            assert SLICES_BY_NAME[twin].grain == "hour"
+            assert hourly_twin(SLICES_BY_NAME[name]).name == twin
 
     def test_the_migration_aggregates_are_the_rebuild_aggregates_today(self) -> None:
         assert _migration().FACT_AGGREGATES == rebuild.FACT_AGGREGATES
