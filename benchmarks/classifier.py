@@ -263,6 +263,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "encoder_batch_size": encoder.batch_size,
             "encoder_batch_tokens": encoder.batch_tokens,
             "pad_to_multiple_of": encoder.pad_to,
+            "lanes": encoder.lanes.lanes,
+            "threads_per_lane": encoder.lanes.threads_each,
             "texts_per_s": round(service_tps, 1),
             "batch_latency_ms": percentiles_ms(out.service_latency),
             "peak_rss_mb": out.service_rss_mb,
@@ -303,7 +305,8 @@ def render_markdown(r: dict[str, Any]) -> str:
         "",
         "| path | texts/s | latency p50 | latency p99 | peak RSS |",
         "|---|---|---|---|---|",
-        f"| service: `classify` on batches of {svc['batch_texts']}, {m['dtype']} "
+        f"| service: `classify` on batches of {svc['batch_texts']}, {m['dtype']}, "
+        f"{svc['lanes']} lane(s) of {svc['threads_per_lane']} thread(s) "
         f"| {svc['texts_per_s']} | {svc['batch_latency_ms']['p50']} ms / batch "
         f"| {svc['batch_latency_ms']['p99']} ms / batch | {svc['peak_rss_mb']} MB |",
         f'| naive: `pipeline("feature-extraction")` one text at a time, float32 '

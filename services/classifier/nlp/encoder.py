@@ -33,6 +33,13 @@ from transformers import (  # type: ignore[attr-defined]  # v5 exports the fast 
 from transformers.utils import logging as hf_logging
 
 from services.classifier.nlp import e5_weights
+from services.classifier.nlp.batching import (
+    Lanes,
+    length_batches,
+    padded_tokens,
+    set_intra_op_threads,
+    spread,
+)
 from services.classifier.nlp.heads import SENTIMENT_LABELS
 from shared.events import SentimentLabel
 
@@ -94,6 +101,12 @@ def default_threads() -> int:
     return os.cpu_count() or 1
 
 
+def default_lanes(device: torch.device, threads: int) -> int:
+    # Whole batches side by side beat splitting each op across cores on a CPU (measured, see
+    # docs/bench/README.md); a GPU runs one batch at a time anyway.
+    return min(2, threads) if device.type == "cpu" else 1
+
+
 def sentiment_of_labels(
     id2label: Mapping[int, str], overrides: Mapping[str, SentimentLabel] | None = None
 ) -> tuple[SentimentLabel, ...]:
@@ -124,23 +137,6 @@ def sentiment_of_labels(
     if not {SentimentLabel.negative, SentimentLabel.positive} <= set(out):
         raise ModelLabelsError(f"model labels {list(id2label.values())} lack negative or positive")
     return tuple(out)
-
-
-def length_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length, shortest first.
-
-    Sorted by length, so a batch pads little; a batch closes at `max_rows` texts or when its
-    padded size (rows x longest) would pass `max_tokens`, so long texts go in small batches
-    and short ones in large. Stable: equal inputs always land in the same batches.
-    """
-    batches: list[list[int]] = []
-    batch: list[int] = []
-    for i in np.argsort(lengths, kind="stable").tolist():
-        if batch and (len(batch) >= max_rows or (len(batch) + 1) * lengths[i] > max_tokens):
-            batches.append(batch)
-            batch = []
-        batch.append(i)
-    return [*batches, batch] if batch else batches
 
 
 def e5_tokenizer_path() -> Path:
@@ -194,22 +190,29 @@ class Encoder:
         pad_to_multiple_of: int = 1,
         max_length: int = 256,
         threads: int | None = None,
+        lanes: int | None = None,
         query_prefix: str | None = None,
         model_sentiment: bool = True,
         sentiment_label_map: Mapping[str, SentimentLabel] | None = None,
     ) -> None:
         if batch_size < 1 or max_length < 4:
             raise ValueError("batch_size must be >= 1 and max_length >= 4")
-        # Process-wide setting: the service runs one encoder, and tests share the default.
-        torch.set_num_threads(threads or default_threads())
+        threads = threads or default_threads()
+        # This thread's count and the process default: the service runs one encoder, and tests
+        # share the default. Lanes, if any, set their own.
+        set_intra_op_threads(threads)
         # Progress bars would land in the service's structured logs as raw terminal noise.
         hf_logging.disable_progress_bar()
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.batch_size = batch_size
-        # A CPU is compute-bound from a few hundred tokens a batch on (docs/bench/README.md); a GPU
+        lanes = lanes or default_lanes(self.device, threads)
+        self.lanes = Lanes(lanes, max(1, threads // lanes))
+        # A CPU core is compute-bound from a few hundred tokens a batch on, and single-threaded
+        # lanes pad less and balance better with smaller batches (docs/bench/README.md); a GPU
         # needs far larger batches to be busy.
-        self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 32768)
+        cpu_tokens = 512 if lanes == 1 else 256
+        self.batch_tokens = batch_tokens or (cpu_tokens if self.device.type == "cpu" else 32768)
         # Rounding widths up gives fewer distinct shapes (kernels are planned per shape) and
         # aligned matmuls; on a CPU it measured neutral (docs/bench/README.md), so it is off.
         self.pad_to = max(1, pad_to_multiple_of)
@@ -243,7 +246,8 @@ class Encoder:
             model=self.name,
             device=str(self.device),
             dtype=str(self.dtype).removeprefix("torch."),
-            threads=torch.get_num_threads(),
+            threads=threads,
+            lanes=self.lanes.lanes,
             model_sentiment=self.sentiment_labels is not None,
         )
 
@@ -293,13 +297,19 @@ class Encoder:
         ids: list[list[int]] = self.tokenizer(
             [self.prefix + t for t in texts], truncation=True, max_length=self.max_length
         )["input_ids"]
-        with torch.inference_mode():
-            widths = [-(-len(x) // self.pad_to) * self.pad_to for x in ids]
-            for chunk in length_batches(widths, self.batch_size, self.batch_tokens):
-                vectors, sentiment = self._embed_batch([ids[i] for i in chunk])
-                out[chunk] = vectors
-                if probs is not None and sentiment is not None:
-                    probs[chunk] = sentiment
+        widths = [-(-len(x) // self.pad_to) * self.pad_to for x in ids]
+        batches = length_batches(widths, self.batch_size, self.batch_tokens)
+        if self.lanes.lanes > 1:
+            batches = spread(batches, self.lanes.lanes, widths)
+        done = self.lanes.map(
+            lambda chunk: self._embed_batch([ids[i] for i in chunk]),
+            batches,
+            [padded_tokens(chunk, widths) for chunk in batches],
+        )
+        for chunk, (vectors, sentiment) in zip(batches, done, strict=True):
+            out[chunk] = vectors
+            if probs is not None and sentiment is not None:
+                probs[chunk] = sentiment
         return out, probs
 
     def _embed_batch(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 
@@ -90,6 +90,10 @@ def topics_from_probs(probs: np.ndarray, threshold: float) -> tuple[tuple[Topic,
     return tuple((TOPIC_LABELS[i], float(probs[i])) for i in keep)
 
 
+def has_text(text: str | None) -> TypeGuard[str]:
+    return text is not None and bool(text.strip())
+
+
 class TextClassifier:
     def __init__(
         self,
@@ -121,15 +125,15 @@ class TextClassifier:
 
     def classify(self, items: Sequence[TextInput]) -> list[TextResult]:
         results: list[TextResult | None] = [None] * len(items)
+        # Redact first: PII must never reach the model, and an email address or a phone
+        # number would only mislead the language detector.
+        texted = [(i, redact(item.text)) for i, item in enumerate(items) if has_text(item.text)]
+        langs = self._detector.detect_many(
+            [PLACEHOLDER.sub(" ", redacted) for _, redacted in texted],
+            [items[i].language_hint for i, _ in texted],
+        )
         pending: list[tuple[int, str, DetectedLanguage | None]] = []
-        for i, item in enumerate(items):
-            if item.text is None or not item.text.strip():
-                results[i] = TextResult(unscored=True, unscored_reason=NO_TEXT)
-                continue
-            # Redact first: PII must never reach the model, and an email address or a phone
-            # number would only mislead the language detector.
-            redacted = redact(item.text)
-            lang = self._detector.detect(PLACEHOLDER.sub(" ", redacted), item.language_hint)
+        for (i, redacted), lang in zip(texted, langs, strict=True):
             if lang is not None and lang.code not in self.scored_languages:
                 results[i] = TextResult(
                     language=lang.code,
@@ -153,7 +157,8 @@ class TextClassifier:
                     sentiment=sentiment_from_probs(sentiment[row]),
                     topics=topics_from_probs(topics[row], self.topic_threshold),
                 )
-        return [r for r in results if r is not None]
+        no_text = TextResult(unscored=True, unscored_reason=NO_TEXT)
+        return [no_text if r is None else r for r in results]
 
     def _embed(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Vectors and sentiment probabilities: the model's own where it has a sentiment head
@@ -185,6 +190,7 @@ def build_classifier(
         pad_to_multiple_of=settings.pad_to_multiple_of,
         max_length=settings.max_length,
         threads=settings.threads,
+        lanes=settings.lanes,
         query_prefix=settings.query_prefix,
         model_sentiment=settings.model_sentiment,
         sentiment_label_map=settings.sentiment_label_map,

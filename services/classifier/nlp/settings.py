@@ -33,7 +33,8 @@ class NlpSettings(BaseModel):
     batch_tokens: int | None = Field(
         default=None,
         ge=8,
-        description="Padded tokens per forward pass, at most; None: 512 on CPU, 32768 on CUDA.",
+        description="Padded tokens per forward pass, at most; None: 256 on CPU with lanes (512 "
+        "with one lane), 32768 on CUDA.",
     )
     pad_to_multiple_of: int = Field(
         default=1,
@@ -43,6 +44,13 @@ class NlpSettings(BaseModel):
     )
     max_length: int = Field(default=256, ge=8, le=512, description="Tokens per text, at most.")
     threads: int | None = Field(default=None, ge=1, description="Torch threads; None: all CPUs.")
+    lanes: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Batches encoded side by side, each on threads/lanes intra-op threads; "
+        "None: 2 on a CPU (1 with one thread), 1 on CUDA.",
+    )
     query_prefix: str | None = Field(
         default=None, description="Prepended to every text; None: 'query: ' for e5, else none."
     )

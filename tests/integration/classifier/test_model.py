@@ -73,6 +73,15 @@ class TestEncoder:
         small = Encoder(cache_dir=nlp_settings.cache_dir, batch_size=3)
         assert np.allclose(small.encode(SENTENCES), encoder.encode(SENTENCES), atol=1e-4)
 
+    def test_two_lanes_give_the_one_lane_vectors(self, nlp_settings: NlpSettings) -> None:
+        # Enough texts for several batches, so the lanes really run side by side.
+        texts = [f"{s} ({k})" for k in range(8) for s in SENTENCES]
+        one = Encoder(cache_dir=nlp_settings.cache_dir, lanes=1, threads=2)
+        two = Encoder(cache_dir=nlp_settings.cache_dir, lanes=2, threads=2)
+        assert (one.lanes.lanes, two.lanes.lanes, two.lanes.threads_each) == (1, 2, 1)
+        assert np.allclose(two.encode(texts), one.encode(texts), atol=1e-4)
+        assert two.identity == one.identity
+
     def test_bfloat16_gives_the_float32_vectors_under_its_own_identity(
         self, encoder: Encoder, nlp_settings: NlpSettings
     ) -> None:

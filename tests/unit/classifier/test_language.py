@@ -77,6 +77,55 @@ class TestLanguageDetector:
         assert found is None or found.code in {"en", "sv"}
 
 
+MIXED_BATCH = [
+    ("The delivery was late and the box was damaged.", None),
+    ("Pakken kom frem i tide, takk!", "sv"),
+    ("Pakken kom frem i tide, og jeg er fornøyd", "sv"),
+    ("Leveransen var sen", None),
+    ("ممنون، خیلی خوب", None),
+    ("كان التوصيل سريعا جدا", "fa-IR"),
+    ("10/10 👍", "fa-IR"),
+    ("10/10 👍", None),
+    ("", "de"),
+    (None, None),
+    ("ok", "de"),
+    ("ok", None),
+    ("Das Paket kam viel zu spät an.", "en"),
+    ("Служба поддержки не отвечает уже неделю.", None),
+    ("Dostawa była bardzo opóźniona", None),
+    ("Hello", None),
+]
+
+
+class TestDetectMany:
+    def test_a_batch_gets_what_one_call_per_text_gets(self, detector: LanguageDetector) -> None:
+        texts = [t for t, _ in MIXED_BATCH]
+        hints = [h for _, h in MIXED_BATCH]
+        one_by_one = [detector.detect(t, h) for t, h in MIXED_BATCH]
+        batched = detector.detect_many(texts, hints)
+        assert [(d.code if d else None) for d in batched] == [
+            (d.code if d else None) for d in one_by_one
+        ]
+        for got, want in zip(batched, one_by_one, strict=True):
+            if got is not None and want is not None and want.confidence is not None:
+                assert got.confidence == pytest.approx(want.confidence, abs=1e-9)
+        # The batch holds every kind of answer, so the comparison covers each branch.
+        assert None in one_by_one
+        assert any(d is not None and d.confidence is None for d in one_by_one)
+
+    def test_hints_are_optional(self, detector: LanguageDetector) -> None:
+        found = detector.detect_many(["Das Paket kam viel zu spät an.", "10/10"])
+        assert found[0] is not None and found[0].code == "de"
+        assert found[1] is None
+
+    def test_one_hint_per_text_is_required(self, detector: LanguageDetector) -> None:
+        with pytest.raises(ValueError, match="2 texts but 1 hints"):
+            detector.detect_many(["a", "b"], ["en"])
+
+    def test_no_texts_give_no_answers(self, detector: LanguageDetector) -> None:
+        assert detector.detect_many([]) == []
+
+
 class TestNormaliseHint:
     @pytest.mark.parametrize(
         ("hint", "code"),

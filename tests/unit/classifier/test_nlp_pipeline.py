@@ -9,6 +9,7 @@ import torch
 from services.classifier.nlp.encoder import (
     DeviceUnavailable,
     ModelLabelsError,
+    default_lanes,
     length_batches,
     native_bf16,
     resolve_device,
@@ -245,6 +246,13 @@ class TestDevice:
     def test_explicit_dtype_is_taken_as_given(self) -> None:
         assert resolve_dtype("float32", torch.device("cpu")) == torch.float32
         assert resolve_dtype("bfloat16", torch.device("cpu")) == torch.bfloat16
+
+    def test_two_lanes_on_a_cpu_one_on_a_gpu(self) -> None:
+        cpu = torch.device("cpu")
+        assert default_lanes(cpu, 2) == 2
+        assert default_lanes(cpu, 16) == 2
+        assert default_lanes(cpu, 1) == 1
+        assert default_lanes(torch.device("cuda"), 16) == 1
 
     def test_auto_dtype_is_bfloat16_only_where_the_cpu_computes_it(self) -> None:
         cpu = torch.device("cpu")
