@@ -19,7 +19,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import VocError
@@ -29,8 +29,15 @@ ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
 class ErrorBody(BaseModel):
-    error: str
-    detail: Any = None
+    error: str = Field(
+        description="Machine-readable code, e.g. validation_error, unauthorized, forbidden, "
+        "not_found, database_unavailable."
+    )
+    detail: Any = Field(
+        default=None,
+        description="What is wrong: a message, or for validation_error a list of "
+        "{loc, msg, type}, one per invalid field.",
+    )
 
 
 def error_response(

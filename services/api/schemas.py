@@ -31,7 +31,9 @@ class NpsScore(BaseModel):
 
 class CsatScore(BaseModel):
     value: float | None = Field(description="% of answers 4–5 on the 1–5 scale.")
-    n: int
+    n: int = Field(
+        description="CSAT answers (1–5): a survey's, else its ticket's; employee surveys included."
+    )
     moe: float | None = Field(
         description="95% normal-approximation margin of error, percentage points."
     )
@@ -43,7 +45,7 @@ class CsatScore(BaseModel):
 
 class CesScore(BaseModel):
     value: float | None = Field(description="Mean answer, 1–7 (higher = easier).")
-    n: int
+    n: int = Field(description="Survey answers with a CES (1–7); employee surveys included.")
     moe: float | None = Field(
         description="Half-width of the 95% t-interval of the mean (df = n − 1); null when n < 2."
     )
@@ -55,7 +57,7 @@ class CesScore(BaseModel):
 
 class StarsScore(BaseModel):
     value: float | None = Field(description="Mean star rating, 1–5.")
-    n: int
+    n: int = Field(description="Star ratings (1–5): a review's, else a survey's stars answer.")
     moe: float | None = Field(
         description="Half-width of the 95% t-interval of the mean; null when n < 2."
     )
@@ -66,7 +68,10 @@ class StarsScore(BaseModel):
 
 class SentimentScore(BaseModel):
     value: float | None = Field(description="100 × mean sentiment score (−100..100).")
-    n: int
+    n: int = Field(
+        description="Items with a sentiment score; items the classifier left unscored are not "
+        "counted."
+    )
     moe: float | None = Field(
         description="Half-width of the 95% t-interval, index points; null when n < 2."
     )
@@ -79,10 +84,10 @@ class SentimentScore(BaseModel):
 class _Scores(BaseModel):
     n: int = Field(description="Feedback items counted.")
     nps: NpsScore = Field(description="NPS over customer (non-employee) surveys.")
-    csat: CsatScore
-    ces: CesScore
-    stars: StarsScore
-    sentiment: SentimentScore
+    csat: CsatScore = Field(description="CSAT over surveys and tickets that carry one.")
+    ces: CesScore = Field(description="Customer Effort Score over survey answers.")
+    stars: StarsScore = Field(description="Star rating over reviews and survey stars answers.")
+    sentiment: SentimentScore = Field(description="Sentiment index over the scored items.")
     enps: NpsScore = Field(description="Employee NPS, over employee-audience surveys only.")
     low_confidence: bool = Field(
         description="True when the item's n is below the configured minimum (min_n)."
@@ -109,45 +114,67 @@ class ScoresPage(BaseModel):
 
 
 class TouchpointItem(_Scores):
-    touchpoint: str | None
-    journey_stage: str | None
+    touchpoint: str | None = Field(
+        description="The touchpoint's name; null for facts stored without a touchpoint."
+    )
+    journey_stage: str | None = Field(
+        description="Its stage from the catalog; for a touchpoint seen only in the data, the "
+        "stage most of its facts carry (null if unknown)."
+    )
     team: str | None = Field(description="Owning team from the catalog; null if not catalogued.")
 
 
 class TouchpointsPage(BaseModel):
-    items: list[TouchpointItem]
+    items: list[TouchpointItem] = Field(
+        description="All-time scores per touchpoint: the catalog's touchpoints in catalog order "
+        "(n = 0 when they have no data), then touchpoints seen only in the data, by name."
+    )
 
 
 class SentimentOut(BaseModel):
-    label: SentimentLabel
+    label: SentimentLabel = Field(description="negative, neutral or positive.")
     score: float | None = Field(description="−1..1.")
     confidence: float | None = Field(description="0..1.")
 
 
 class TopicOut(BaseModel):
-    label: str
-    score: float | None
+    label: str = Field(description="The topic label, e.g. delivery or billing.")
+    score: float | None = Field(
+        description="The classifier's confidence in the topic, 0..1; null if none was stored."
+    )
 
 
 class FeedbackItem(BaseModel):
-    feedback_id: UUID
-    source_kind: str
-    source: str
-    source_id: str
-    occurred_at: datetime
-    touchpoint: str | None
-    journey_stage: str | None
-    channel: str | None
-    segment: str | None
-    language: str | None
+    feedback_id: UUID = Field(
+        description="The item's id: UUIDv5 of (source, source_id), the same in every revision."
+    )
+    source_kind: str = Field(description="survey, ticket, review or social.")
+    source: str = Field(description="Source system, e.g. 'typeform' or 'api'.")
+    source_id: str = Field(description="The item's id in the source system.")
+    occurred_at: datetime = Field(description="When the feedback was given, per the source.")
+    touchpoint: str | None = Field(
+        description="The touchpoint it was resolved to (see /v1/journey); null if unknown."
+    )
+    journey_stage: str | None = Field(description="That touchpoint's stage; null if unknown.")
+    channel: str | None = Field(description="Channel from the source; null if it gave none.")
+    segment: str | None = Field(description="The customer's segment; null if the source gave none.")
+    language: str | None = Field(description="Detected language, ISO 639-1; null if unknown.")
     text: str | None = Field(description="The text with PII redacted.")
-    sentiment: SentimentOut | None
+    sentiment: SentimentOut | None = Field(
+        description="The classifier's sentiment; null when the item has none."
+    )
     topics: list[TopicOut] = Field(description="Primary topic first.")
-    nps: int | None
-    csat: int | None
-    ces: int | None
-    stars: int | None
-    model_version: str
+    nps: int | None = Field(
+        description="The 0–10 NPS answer (eNPS for an employee survey); null if none."
+    )
+    csat: int | None = Field(
+        description="The 1–5 CSAT answer (a survey's, else its ticket's); null if none."
+    )
+    ces: int | None = Field(description="The 1–7 CES answer (higher = easier); null if none.")
+    stars: int | None = Field(
+        description="The 1–5 star rating (a review's, else a survey's); null if none."
+    )
+    model_version: str = Field(description="Version of the classifier model that enriched it.")
 
 
 class FeedbackPage(BaseModel):
@@ -167,8 +194,8 @@ class CompareSide(BaseModel):
 
 class CompareItem(BaseModel):
     group: dict[str, str | None] = Field(description="The group_by dimensions and their values.")
-    current: CompareSide
-    previous: CompareSide
+    current: CompareSide = Field(description="The metric in the current window.")
+    previous: CompareSide = Field(description="The metric in the previous window.")
     difference: float | None = Field(
         description="current − previous, in the metric's units; null when a side has n = 0."
     )
@@ -186,22 +213,26 @@ class CompareItem(BaseModel):
 
 
 class ComparePage(BaseModel):
-    metric: str
+    metric: str = Field(
+        description="The metric asked for: nps, enps, csat, ces, stars or sentiment."
+    )
     test: str = Field(
         description="two_sample_z (NPS, eNPS: trinomial variance), two_proportion_z (CSAT) or "
         "welch_t (CES, stars, sentiment)."
     )
     level: float = Field(description="Confidence level of the intervals and the tests.")
-    current_from: datetime
-    current_to: datetime
-    previous_from: datetime
-    previous_to: datetime
-    min_n: int
+    current_from: datetime = Field(
+        description="Current window start, inclusive, in UTC, as applied (defaults filled in)."
+    )
+    current_to: datetime = Field(description="Current window end, exclusive, in UTC.")
+    previous_from: datetime = Field(description="Previous window start, inclusive, in UTC.")
+    previous_to: datetime = Field(description="Previous window end, exclusive, in UTC.")
+    min_n: int = Field(description="Sides with n below this are flagged low_confidence.")
     items: list[CompareItem] = Field(description="One per group seen in either window, by group.")
 
 
 class JourneyTouchpoint(BaseModel):
-    name: str
+    name: str = Field(description="The touchpoint, as scores, feedback and filters name it.")
     stage: str = Field(description="The journey stage the touchpoint belongs to.")
     team: str = Field(description="The team that owns it (alert routing, ownership).")
 
@@ -210,9 +241,11 @@ class JourneyRuleMatch(BaseModel):
     """Conditions on an item's source fields; null means not a condition. All given must hold,
     a list matches any of its values, and comparisons ignore case."""
 
-    source_kind: list[str] | None
-    source: list[str] | None
-    channel: list[str] | None
+    source_kind: list[str] | None = Field(
+        description="The item's source kind is any of these (survey, ticket, review, social)."
+    )
+    source: list[str] | None = Field(description="The item's source system is any of these.")
+    channel: list[str] | None = Field(description="The item's channel is any of these.")
     tags: list[str] | None = Field(description="The item carries any of these tags.")
     metadata: dict[str, list[str]] | None = Field(
         description="Metadata key -> accepted values, compared as text."
@@ -221,8 +254,8 @@ class JourneyRuleMatch(BaseModel):
 
 class JourneyRule(BaseModel):
     name: str = Field(description="Recorded on each fact it decides as `rule:<name>`.")
-    match: JourneyRuleMatch
-    touchpoint: str
+    match: JourneyRuleMatch = Field(description="What an item must match for the rule to apply.")
+    touchpoint: str = Field(description="The touchpoint the rule gives a matching item.")
 
 
 class JourneyDefault(BaseModel):
@@ -241,4 +274,6 @@ class JourneyOut(BaseModel):
     touchpoints: list[JourneyTouchpoint] = Field(description="In catalog order.")
     rules: list[JourneyRule] = Field(description="In the order they are tried.")
     topic_touchpoints: dict[str, str] = Field(description="Topic label -> touchpoint.")
-    default_touchpoint: JourneyDefault
+    default_touchpoint: JourneyDefault = Field(
+        description="The fallback when neither the source, a rule nor a topic decides."
+    )

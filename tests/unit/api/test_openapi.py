@@ -23,6 +23,32 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(path, ops["get"]) for path, ops in spec["paths"].items() if path.startswith("/v1/")]
 
 
+def undescribed(schema: dict[str, Any], where: str) -> list[str]:
+    """Every property under `schema` without a description, inline sub-schemas included (array
+    items, map values, anyOf branches); a `$ref` is checked where its component is walked."""
+    missing: list[str] = []
+    for name, sub in schema.get("properties", {}).items():
+        if not sub.get("description"):
+            missing.append(f"{where}.{name}")
+        missing += undescribed(sub, f"{where}.{name}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            missing += undescribed(schema[key], f"{where}[]")
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for sub in schema.get(key, []):
+            missing += undescribed(sub, where)
+    return missing
+
+
+def refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(refs(v) for v in node))
+    return set()
+
+
 class TestOpenApi:
     def test_every_route_is_documented_with_a_summary_description(
         self, spec: dict[str, Any]
@@ -90,6 +116,57 @@ class TestOpenApi:
             assert undocumented == [], name
         assert "from" in schemas["DriversPage"]["properties"]
         assert "several topics" in schemas["DriverItem"]["properties"]["share"]["description"]
+
+    def test_every_property_of_every_schema_is_described(self, spec: dict[str, Any]) -> None:
+        schemas = spec["components"]["schemas"]
+        missing = [m for name, schema in schemas.items() for m in undescribed(schema, name)]
+        inline = [
+            (path, status)
+            for path, op in operations(spec)
+            for status, response in op["responses"].items()
+            for media in response.get("content", {}).values()
+            if undescribed(media.get("schema", {}), f"{path} {status}")
+        ]
+        assert (missing, inline) == ([], [])
+
+    def test_every_referenced_schema_is_a_component_the_walk_covers(
+        self, spec: dict[str, Any]
+    ) -> None:
+        prefix = "#/components/schemas/"
+        targets = refs(spec)
+        assert targets and all(t.startswith(prefix) for t in targets)
+        assert {t.removeprefix(prefix) for t in targets} <= set(spec["components"]["schemas"])
+
+    def test_a_model_typed_field_carries_its_description_beside_the_ref(
+        self, spec: dict[str, Any]
+    ) -> None:
+        schemas = spec["components"]["schemas"]
+        at_open = schemas["AlertItem"]["properties"]["at_open"]
+        assert at_open["$ref"] == "#/components/schemas/AlertFigures" and at_open["description"]
+        sentiment = schemas["FeedbackItem"]["properties"]["sentiment"]
+        assert {"type": "null"} in sentiment["anyOf"] and sentiment["description"]
+
+    def test_the_walk_finds_an_undescribed_property_however_deeply_nested(self) -> None:
+        schema = {
+            "properties": {
+                "ok": {"type": "integer", "description": "Counted."},
+                "bare": {"type": "integer"},
+                "rows": {
+                    "description": "Rows.",
+                    "type": "array",
+                    "items": {"properties": {"x": {"type": "number"}}},
+                },
+                "maybe": {
+                    "description": "Either.",
+                    "anyOf": [{"properties": {"y": {"type": "string"}}}, {"type": "null"}],
+                },
+                "by_key": {
+                    "description": "Map.",
+                    "additionalProperties": {"properties": {"z": {"type": "string"}}},
+                },
+            }
+        }
+        assert undescribed(schema, "S") == ["S.bare", "S.rows[].x", "S.maybe.y", "S.by_key[].z"]
 
     def test_group_by_documents_that_a_fact_counts_in_each_of_its_topics(
         self, spec: dict[str, Any]
