@@ -11,7 +11,10 @@ class DriverSide(BaseModel):
     value: float | None = Field(
         description="The metric over these answers, in its usual units; null when n = 0."
     )
-    n: int = Field(description="Answers to the metric (NPS: customer-audience surveys only).")
+    n: int = Field(
+        description="Customer answers to the metric: every driver metric leaves employee-survey "
+        "answers out."
+    )
     ci_low: float | None = Field(
         description="Lower end of the value's interval at `level`, clipped to the scale: NPS "
         "value ± z × 100 × √((p + d − (p − d)²) / n), CSAT Wilson, means Student's t (null when "
@@ -23,18 +26,23 @@ class DriverSide(BaseModel):
 
 class DriverItem(BaseModel):
     topic: str = Field(description="The topic label.")
-    n: int = Field(description="Feedback items carrying the topic (any of their labels).")
+    n: int = Field(
+        description="Feedback items carrying the topic (any of their labels), every audience "
+        "(employee-survey answers included), as the page's n."
+    )
     share: float | None = Field(
         description="n / the page's n: the fraction (0–1, not %) of feedback carrying the topic. "
         "A fact with several topics counts for each, so shares add up to more than 1."
     )
     metric_share: float | None = Field(
-        description="with_topic.n / overall.n: the fraction (0–1) of the metric's answers that "
-        "carry the topic; null when overall.n = 0."
+        description="with_topic.n / overall.n: the fraction (0–1) of the metric's (customer) "
+        "answers that carry the topic; null when overall.n = 0."
     )
-    with_topic: DriverSide = Field(description="The metric over the items with the topic.")
+    with_topic: DriverSide = Field(
+        description="The metric over the customer answers with the topic."
+    )
     without_topic: DriverSide = Field(
-        description="The metric over all other items (all − with, from additive parts)."
+        description="The metric over all other customer answers (all − with, from additive parts)."
     )
     difference: float | None = Field(
         description="with_topic.value − without_topic.value; null when either n = 0."
@@ -73,8 +81,14 @@ class DriversPage(BaseModel):
     to: datetime = Field(description="Window end, exclusive.")
     filters: dict[str, str] = Field(description="The filters applied (touchpoint, …).")
     min_n: int = Field(description="Sides with n below this are flagged low_confidence.")
-    n: int = Field(description="Feedback items in the window and filters, each counted once.")
-    overall: DriverSide = Field(description="The metric over all answers in the window.")
+    n: int = Field(
+        description="Feedback items in the window and filters, each counted once, every audience "
+        "(employee-survey answers included)."
+    )
+    overall: DriverSide = Field(
+        description="The metric over all customer answers in the window (employee surveys left "
+        "out)."
+    )
     items: list[DriverItem] = Field(
         description="One per topic seen in the window (items without topics are not a topic), "
         "by impact, largest first (null impact last), then topic."

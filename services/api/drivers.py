@@ -8,6 +8,10 @@ samples are disjoint, so compare.py's two-sample machinery applies as it is.
 impact = metric_share × (without − with), metric_share = the topic's share of the metric's
 answers. The overall value is metric_share × with + (1 − metric_share) × without, so impact is
 exactly how far it would move if the topic's answers scored like the rest. Pure.
+
+The metric, its n and metric_share are over customer answers only (statements.measures leaves
+employee-audience rows out of every customer metric); an item's n and share, and the page's n,
+count feedback items of every audience, as /v1/scores' item n does.
 """
 
 from __future__ import annotations

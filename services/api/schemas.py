@@ -17,7 +17,9 @@ def _low_confidence() -> Any:
 
 class NpsScore(BaseModel):
     value: float | None = Field(description="100 × (promoters − detractors) / n; null when n = 0.")
-    n: int = Field(description="Answers with an NPS score (0–10).")
+    n: int = Field(
+        description="Answers with an NPS score (0–10): customer answers for nps, employee for enps."
+    )
     moe: float | None = Field(
         description="95% margin of error in NPS points: 1.96 × 100 × √((p + d − (p − d)²) / n)."
     )
@@ -32,7 +34,7 @@ class NpsScore(BaseModel):
 class CsatScore(BaseModel):
     value: float | None = Field(description="% of answers 4–5 on the 1–5 scale.")
     n: int = Field(
-        description="CSAT answers (1–5): a survey's, else its ticket's; employee surveys included."
+        description="CSAT answers (1–5): a survey's, else its ticket's; employee surveys left out."
     )
     moe: float | None = Field(
         description="95% normal-approximation margin of error, percentage points."
@@ -45,7 +47,7 @@ class CsatScore(BaseModel):
 
 class CesScore(BaseModel):
     value: float | None = Field(description="Mean answer, 1–7 (higher = easier).")
-    n: int = Field(description="Survey answers with a CES (1–7); employee surveys included.")
+    n: int = Field(description="Survey answers with a CES (1–7); employee surveys left out.")
     moe: float | None = Field(
         description="Half-width of the 95% t-interval of the mean (df = n − 1); null when n < 2."
     )
@@ -57,7 +59,10 @@ class CesScore(BaseModel):
 
 class StarsScore(BaseModel):
     value: float | None = Field(description="Mean star rating, 1–5.")
-    n: int = Field(description="Star ratings (1–5): a review's, else a survey's stars answer.")
+    n: int = Field(
+        description="Star ratings (1–5): a review's, else a survey's stars answer; employee "
+        "surveys left out."
+    )
     moe: float | None = Field(
         description="Half-width of the 95% t-interval of the mean; null when n < 2."
     )
@@ -69,8 +74,8 @@ class StarsScore(BaseModel):
 class SentimentScore(BaseModel):
     value: float | None = Field(description="100 × mean sentiment score (−100..100).")
     n: int = Field(
-        description="Items with a sentiment score; items the classifier left unscored are not "
-        "counted."
+        description="Items with a sentiment score; items the classifier left unscored and "
+        "employee-survey answers are not counted."
     )
     moe: float | None = Field(
         description="Half-width of the 95% t-interval, index points; null when n < 2."
@@ -82,12 +87,22 @@ class SentimentScore(BaseModel):
 
 
 class _Scores(BaseModel):
-    n: int = Field(description="Feedback items counted.")
+    n: int = Field(
+        description="Feedback items counted, every audience (employee-survey answers included)."
+    )
     nps: NpsScore = Field(description="NPS over customer (non-employee) surveys.")
-    csat: CsatScore = Field(description="CSAT over surveys and tickets that carry one.")
-    ces: CesScore = Field(description="Customer Effort Score over survey answers.")
-    stars: StarsScore = Field(description="Star rating over reviews and survey stars answers.")
-    sentiment: SentimentScore = Field(description="Sentiment index over the scored items.")
+    csat: CsatScore = Field(
+        description="CSAT over surveys and tickets that carry one, employee surveys left out."
+    )
+    ces: CesScore = Field(
+        description="Customer Effort Score over survey answers, employee surveys left out."
+    )
+    stars: StarsScore = Field(
+        description="Star rating over reviews and survey stars answers, employee surveys left out."
+    )
+    sentiment: SentimentScore = Field(
+        description="Sentiment index over the scored items, employee-survey answers left out."
+    )
     enps: NpsScore = Field(description="Employee NPS, over employee-audience surveys only.")
     low_confidence: bool = Field(
         description="True when the item's n is below the configured minimum (min_n)."
@@ -188,7 +203,9 @@ class FeedbackPage(BaseModel):
 
 class CompareSide(BaseModel):
     value: float | None = Field(description="The metric in this window; null when n = 0.")
-    n: int = Field(description="Answers to this metric in the window.")
+    n: int = Field(
+        description="Answers to this metric in the window (customer answers; eNPS: employee)."
+    )
     low_confidence: bool = Field(description="True when n is below min_n.")
 
 

@@ -1,5 +1,8 @@
 """The SQL of the api service, built as statements. Scores come from the rollups, never the facts.
 
+Customer metrics (NPS, CSAT, CES, stars, sentiment) leave employee-audience rows out and eNPS
+is over those rows alone, in every endpoint alike (scores, compare, touchpoints, drivers).
+
 Pages are keyset-paged: every listing is ordered by a unique key, a cursor holds the last key
 served, and the next page starts strictly after it, so rows never repeat or go missing between
 pages the way OFFSET paging does when data arrives meanwhile.
@@ -74,15 +77,21 @@ def _from(stmt: Select[Any], source: Source) -> Select[Any]:
 def measures(
     source: Source, where: ColumnElement[bool] | None = None, prefix: str = ""
 ) -> list[Any]:
-    """n and every PART_KEYS sum, labelled `prefix + key`, over the rows matching `where`."""
+    """n and every PART_KEYS sum, labelled `prefix + key`, over the rows matching `where`.
+
+    The customer metrics (nps, csat, ces, stars, sentiment) sum only rows of audience !=
+    'employee', so an employee pulse survey moves eNPS alone; enps sums the employee rows. n
+    counts every feedback item, whatever its audience.
+    """
     t = table(source).c
-    customer, employee = t.audience != "employee", t.audience == "employee"
+    customer = _both(where, t.audience != "employee")
+    employee = _both(where, t.audience == "employee")
     columns = [_total(t.n, where).label(f"{prefix}n")]
     for part in ("n", "promoters", "passives", "detractors"):
         for label, audience in (("nps", customer), ("enps", employee)):
-            summed = _total(t[f"nps_{part}"], _both(where, audience))
+            summed = _total(t[f"nps_{part}"], audience)
             columns.append(summed.label(f"{prefix}{label}_{part}"))
-    columns += [_total(t[name], where).label(f"{prefix}{name}") for name in _SIMPLE_PARTS]
+    columns += [_total(t[name], customer).label(f"{prefix}{name}") for name in _SIMPLE_PARTS]
     return columns
 
 

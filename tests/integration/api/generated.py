@@ -222,15 +222,17 @@ def expected_mean(values: list[float], low: float, high: float) -> dict[str, Any
 
 
 def expected(answers: list[Answer], min_n: int) -> dict[str, dict[str, Any]]:
-    customer = [a.nps for a in answers if a.nps is not None and a.audience != "employee"]
+    """Every block of one item: the customer metrics over the answers of audience != employee,
+    eNPS over the employee answers, the item's n over all of them."""
+    customers = [a for a in answers if a.audience != "employee"]
     employee = [a.nps for a in answers if a.nps is not None and a.audience == "employee"]
-    csat = [a.csat for a in answers if a.csat is not None]
-    ces = [a.ces for a in answers if a.ces is not None]
-    stars = [a.stars for a in answers if a.stars is not None]
-    sentiment = [a for a in answers if a.sentiment is not None]
+    csat = [a.csat for a in customers if a.csat is not None]
+    ces = [a.ces for a in customers if a.ces is not None]
+    stars = [a.stars for a in customers if a.stars is not None]
+    sentiment = [a for a in customers if a.sentiment is not None]
     out: dict[str, dict[str, Any]] = {
         "all": {"n": len(answers)},
-        "nps": expected_nps(customer),
+        "nps": expected_nps([a.nps for a in customers if a.nps is not None]),
         "enps": expected_nps(employee),
         "csat": {"n": len(csat)},
         "ces": {"n": len(ces)},

@@ -76,13 +76,14 @@ def window_values(
 
 
 def coded_nps(a: Answer) -> float | None:
-    if a.nps is None or a.audience == "employee":
+    if a.nps is None:
         return None
     return 100.0 if a.nps >= 9 else -100.0 if a.nps <= 6 else 0.0
 
 
-def checkout(a: Answer) -> bool:
-    return a.touchpoint == "checkout"
+def checkout_customers(a: Answer) -> bool:
+    """Customer answers at checkout: every metric but eNPS leaves employee surveys out."""
+    return a.touchpoint == "checkout" and a.audience != "employee"
 
 
 def item_of(body: dict[str, Any], touchpoint: str) -> dict[str, Any]:
@@ -96,8 +97,8 @@ class TestCompare:
     ) -> None:
         body = await compare(client, metric="nps", group_by="touchpoint", **WINDOWS)
         assert (body["metric"], body["test"], body["level"]) == ("nps", "two_sample_z", 0.95)
-        a = window_values(CURRENT, coded_nps, checkout)
-        b = window_values(PREVIOUS, coded_nps, checkout)
+        a = window_values(CURRENT, coded_nps, checkout_customers)
+        b = window_values(PREVIOUS, coded_nps, checkout_customers)
         diff = statistics.fmean(a) - statistics.fmean(b)
         se = math.sqrt(statistics.pvariance(a) / len(a) + statistics.pvariance(b) / len(b))
         se0 = math.sqrt(statistics.pvariance(a + b) * (1 / len(a) + 1 / len(b)))
@@ -113,8 +114,8 @@ class TestCompare:
         self, client: httpx.AsyncClient
     ) -> None:
         body = await compare(client, metric="csat", group_by="touchpoint", **WINDOWS)
-        a = window_values(CURRENT, lambda x: x.csat, checkout)
-        b = window_values(PREVIOUS, lambda x: x.csat, checkout)
+        a = window_values(CURRENT, lambda x: x.csat, checkout_customers)
+        b = window_values(PREVIOUS, lambda x: x.csat, checkout_customers)
         x1, x2 = sum(v >= 4 for v in a), sum(v >= 4 for v in b)
         want = stats.chi2_contingency([[x1, len(a) - x1], [x2, len(b) - x2]], correction=False)
         item = item_of(body, "checkout")
@@ -134,7 +135,10 @@ class TestCompare:
         self, client: httpx.AsyncClient, metric: str, pick: Any, scale: float
     ) -> None:
         body = await compare(client, metric=metric, group_by="touchpoint", level="0.9", **WINDOWS)
-        a, b = window_values(CURRENT, pick, checkout), window_values(PREVIOUS, pick, checkout)
+        a, b = (
+            window_values(CURRENT, pick, checkout_customers),
+            window_values(PREVIOUS, pick, checkout_customers),
+        )
         want = stats.ttest_ind(a, b, equal_var=False)
         ci = want.confidence_interval(0.9)
         item = item_of(body, "checkout")

@@ -52,10 +52,11 @@ async def seeded(writer: AsyncEngine) -> None:
 
 
 def coded(metric: str) -> Callable[[Answer], float | None]:
-    """Each answer's value on the metric's own scale (NPS ±100/0, CSAT 100/0); None if none."""
+    """Each customer answer's value on the metric's own scale (NPS ±100/0, CSAT 100/0); None if
+    none, and for every employee-survey answer: every driver metric is a customer metric."""
 
     def nps(a: Answer) -> float | None:
-        if a.nps is None or a.audience == "employee":
+        if a.nps is None:
             return None
         return 100.0 if a.nps >= 9 else -100.0 if a.nps <= 6 else 0.0
 
@@ -69,7 +70,8 @@ def coded(metric: str) -> Callable[[Answer], float | None]:
         "stars": lambda a: None if a.stars is None else float(a.stars),
         "sentiment": lambda a: None if a.sentiment is None else 100 * a.sentiment,
     }
-    return pick[metric]
+    chosen = pick[metric]
+    return lambda a: None if a.audience == "employee" else chosen(a)
 
 
 def values(metric: str, answers: list[Answer]) -> list[float]:

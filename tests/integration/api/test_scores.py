@@ -23,6 +23,7 @@ RECENT = [
            "", "en", "transactional", "customer", 0, None, None, None, None),
 ]  # fmt: skip
 WINDOW = {"from": START.isoformat(), "to": (START + timedelta(days=DAYS)).isoformat()}
+CUSTOMER_BLOCKS = ("nps", "csat", "ces", "stars", "sentiment")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -102,10 +103,25 @@ class TestScores:
 
     async def test_enps_counts_only_employee_answers(self, client: httpx.AsyncClient) -> None:
         [employees] = await scores(client, granularity="total", audience="employee", **WINDOW)
-        assert employees["nps"]["n"] == 0 and employees["nps"]["value"] is None
         staff = where(lambda a: a.audience == "employee")
+        assert employees["n"] == len(staff)
+        for block in CUSTOMER_BLOCKS:
+            assert (employees[block]["n"], employees[block]["value"]) == (0, None), block
         assert employees["enps"]["n"] == sum(a.nps is not None for a in staff) > 0
         assert_scores(employees, staff)
+
+    async def test_employee_answers_move_no_customer_metric(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        staff = where(lambda a: a.audience == "employee")
+        # The generated employees answer every kind of question, so each block could move.
+        for pick in (lambda a: a.csat, lambda a: a.ces, lambda a: a.stars, lambda a: a.sentiment):
+            assert any(pick(a) is not None for a in staff)
+        [everyone] = await scores(client, granularity="total", **WINDOW)
+        [customers] = await scores(client, granularity="total", audience="customer", **WINDOW)
+        assert everyone["n"] == len(ANSWERS) == customers["n"] + len(staff)
+        for block in CUSTOMER_BLOCKS:
+            assert everyone[block] == customers[block], block
 
     async def test_groups_below_min_n_are_flagged_low_confidence_not_hidden(
         self, client: httpx.AsyncClient
