@@ -42,10 +42,14 @@ HEADLINE = f"""
       100.0 * (sum(nps_promoters) FILTER (WHERE {CUSTOMER})
                - sum(nps_detractors) FILTER (WHERE {CUSTOMER}))
         / nullif(sum(nps_n) FILTER (WHERE {CUSTOMER}), 0) AS "NPS",
-      100.0 * sum(csat_satisfied) / nullif(sum(csat_n), 0) AS "CSAT %",
-      sum(ces_sum)::float8 / nullif(sum(ces_n), 0) AS "CES",
-      sum(stars_sum)::float8 / nullif(sum(stars_n), 0) AS "stars",
-      100.0 * sum(sentiment_sum) / nullif(sum(sentiment_n), 0) AS "sentiment index"
+      100.0 * sum(csat_satisfied) FILTER (WHERE {CUSTOMER})
+        / nullif(sum(csat_n) FILTER (WHERE {CUSTOMER}), 0) AS "CSAT %",
+      sum(ces_sum) FILTER (WHERE {CUSTOMER})::float8
+        / nullif(sum(ces_n) FILTER (WHERE {CUSTOMER}), 0) AS "CES",
+      sum(stars_sum) FILTER (WHERE {CUSTOMER})::float8
+        / nullif(sum(stars_n) FILTER (WHERE {CUSTOMER}), 0) AS "stars",
+      100.0 * sum(sentiment_sum) FILTER (WHERE {CUSTOMER})
+        / nullif(sum(sentiment_n) FILTER (WHERE {CUSTOMER}), 0) AS "sentiment index"
     FROM score_rollups
     WHERE {FILTERS}
 """
@@ -73,6 +77,7 @@ NEGATIVE_BY_TOPIC = """
       AND touchpoint = ANY(ARRAY[$touchpoint]::text[])
       AND source_kind = ANY(ARRAY[$source_kind]::text[])
       AND NOT deleted AND NOT unscored AND primary_topic IS NOT NULL
+      AND audience <> 'employee'
     GROUP BY 1
     ORDER BY 3 DESC, 2 DESC
 """
@@ -85,15 +90,15 @@ STAGES = f"""
         sum(nps_n) FILTER (WHERE {CUSTOMER}) AS nps_n,
         sum(nps_promoters) FILTER (WHERE {CUSTOMER}) AS promoters,
         sum(nps_detractors) FILTER (WHERE {CUSTOMER}) AS detractors,
-        sum(csat_n) AS csat_n,
-        sum(csat_satisfied) AS satisfied,
-        sum(ces_n) AS ces_n,
-        sum(ces_sum)::float8 AS ces_sum,
-        sum(ces_sumsq)::float8 AS ces_sumsq,
-        sum(ces_easy) AS ces_easy,
-        sum(sentiment_n) AS sentiment_n,
-        sum(sentiment_sum) AS sentiment_sum,
-        sum(sentiment_negative) AS negative
+        sum(csat_n) FILTER (WHERE {CUSTOMER}) AS csat_n,
+        sum(csat_satisfied) FILTER (WHERE {CUSTOMER}) AS satisfied,
+        sum(ces_n) FILTER (WHERE {CUSTOMER}) AS ces_n,
+        sum(ces_sum) FILTER (WHERE {CUSTOMER})::float8 AS ces_sum,
+        sum(ces_sumsq) FILTER (WHERE {CUSTOMER})::float8 AS ces_sumsq,
+        sum(ces_easy) FILTER (WHERE {CUSTOMER}) AS ces_easy,
+        sum(sentiment_n) FILTER (WHERE {CUSTOMER}) AS sentiment_n,
+        sum(sentiment_sum) FILTER (WHERE {CUSTOMER}) AS sentiment_sum,
+        sum(sentiment_negative) FILTER (WHERE {CUSTOMER}) AS negative
       FROM score_rollups
       WHERE {FILTERS}
       GROUP BY journey_stage
@@ -155,6 +160,7 @@ CSAT = f"""
         sum(csat_satisfied) / sum(csat_n)::float8 AS p
       FROM score_rollups
       WHERE {FILTERS}
+        AND {CUSTOMER}
       GROUP BY 1
       HAVING sum(csat_n) > 0
     )
@@ -177,6 +183,7 @@ CES = f"""
         sum(ces_sumsq)::float8 AS sumsq
       FROM score_rollups
       WHERE {FILTERS}
+        AND {CUSTOMER}
       GROUP BY 1
       HAVING sum(ces_n) > 0
     ), m AS (

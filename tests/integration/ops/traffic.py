@@ -79,9 +79,9 @@ def _surveys(at: str) -> list[dict[str, Any]]:
          "csat": 2, "ces": CES_CHECKOUT[9], "comment": "The card form kept failing"},
         {"source": "ops", "source_id": "resp-12", "occurred_at": at, "touchpoint": "delivery",
          "ces": CES_DELIVERY},
-        # An employee's answer counts in eNPS only: NPS must not move.
+        # An employee's answer counts in eNPS only: no customer metric (NPS, CSAT, CES) may move.
         {"source": "ops", "source_id": "emp-0", "occurred_at": at, "touchpoint": "checkout",
-         "audience": "employee", "nps": 0},
+         "audience": "employee", "nps": 0, "csat": 1, "ces": 1},
     ]  # fmt: skip
     return answers
 
