@@ -28,7 +28,6 @@ if __package__ in (None, ""):  # run as a file (`python benchmarks/api.py`): imp
 import argparse
 import asyncio
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -36,14 +35,14 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from benchmarks.api_data import month_starts
-from benchmarks.api_measure import Query, explain, measure, read_capture
+from benchmarks.api_machine import load_average, machine_facts
+from benchmarks.api_measure import explain, measure, read_capture
+from benchmarks.api_queries import iso, queries, top_touchpoints
 from benchmarks.api_report import facts_of, table, write
 from benchmarks.api_seed import (
     SeedReport,
@@ -57,21 +56,10 @@ from shared.db import async_url
 from shared.embedded import EmbeddedPostgres, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_MS = 50.0
-PG_SETTINGS = (
-    "shared_buffers",
-    "work_mem",
-    "effective_cache_size",
-    "max_parallel_workers_per_gather",
-)
 
 
 def say(msg: str) -> None:
     print(msg, flush=True)
-
-
-def _iso(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def wanted(args: argparse.Namespace) -> SeedReport:
     end = datetime.fromisoformat(args.end).replace(tzinfo=UTC)
-    return SeedReport(args.facts, _iso(end - timedelta(days=365)), _iso(end))
+    return SeedReport(args.facts, iso(end - timedelta(days=365)), iso(end))
 
 
 def seeded_alike(home: Path, fresh: SeedReport) -> SeedReport | None:
@@ -130,60 +118,6 @@ async def seed(engine: AsyncEngine, args: argparse.Namespace, home: Path) -> See
     return fresh
 
 
-async def top_touchpoints(engine: AsyncEngine, n: int = 10) -> list[str]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT touchpoint FROM score_rollups GROUP BY touchpoint "
-                "ORDER BY sum(n) DESC LIMIT :n"
-            ),
-            {"n": n},
-        )
-        return [r.touchpoint for r in rows]
-
-
-def queries(touchpoints: list[str], start: datetime, end: datetime) -> list[Query]:
-    months = month_starts(start, end)
-
-    def month(i: int) -> tuple[str, str]:
-        m = months[i % len(months)]
-        nxt = months[i % len(months) + 1] if i % len(months) + 1 < len(months) else end
-        return _iso(m), _iso(nxt)
-
-    def scores(**params: Any) -> str:
-        return "/v1/scores?" + urlencode(params)
-
-    def year(i: int) -> str:
-        tp = touchpoints[i % len(touchpoints)]
-        return scores(touchpoint=tp, granularity="day", **{"from": _iso(start), "to": _iso(end)})
-
-    def by_channel(granularity: str) -> Any:
-        def url(i: int) -> str:
-            f, t = month(i)
-            return scores(group_by="channel", granularity=granularity, **{"from": f, "to": t})
-
-        return url
-
-    def drivers(i: int) -> str:
-        f, t = month(i)
-        tp = touchpoints[i % len(touchpoints)]
-        return "/v1/drivers?" + urlencode({"touchpoint": tp, "metric": "nps", "from": f, "to": t})
-
-    return [
-        Query(
-            "year_daily_touchpoint", "a) a year of daily scores, one touchpoint", TARGET_MS, year
-        ),
-        Query(
-            "month_by_channel_total",
-            "b) one month by channel, total",
-            TARGET_MS,
-            by_channel("total"),
-        ),
-        Query("month_by_channel_day", "b) one month by channel, daily", None, by_channel("day")),
-        Query("drivers_month", "c) drivers of NPS, one touchpoint, one month", None, drivers),
-    ]
-
-
 def start_api(db_url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -212,36 +146,6 @@ def start_api(db_url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-async def machine_facts(engine: AsyncEngine) -> dict[str, Any]:
-    async with engine.connect() as conn:
-        version = (await conn.execute(text("SHOW server_version"))).scalar_one()
-        settings = {s: (await conn.execute(text(f"SHOW {s}"))).scalar_one() for s in PG_SETTINGS}
-    cpu = cpu_model()
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(pages / 2**30, 1),
-        "python": platform.python_version(),
-        "postgres": f"PostgreSQL {version}",
-        "pg_settings": ", ".join(f"{k}={v}" for k, v in settings.items()),
-    }
-
-
-def _load() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 async def run(args: argparse.Namespace, home: Path, db_url: str) -> dict[str, Any]:
     engine = create_async_engine(async_url(db_url), pool_size=2)
     try:
@@ -256,14 +160,14 @@ async def run(args: argparse.Namespace, home: Path, db_url: str) -> dict[str, An
         capture.unlink(missing_ok=True)
         api = start_api(db_url, home, port)
         try:
-            load_before = _load()
+            load_before = load_average()
             n, warm = args.requests, args.warmup
             say(f"measuring: {warm} warm-up + {n} timed requests per query, load {load_before}")
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
                 results = measure(
                     client, queries(touchpoints, start, end), args.warmup, args.requests, say
                 )
-            load_after = _load()
+            load_after = load_average()
         finally:
             api.terminate()
             api.wait(30)
@@ -274,7 +178,7 @@ async def run(args: argparse.Namespace, home: Path, db_url: str) -> dict[str, An
     machine |= {"load_before": load_before, "load_after": load_after}
     return {
         "command": "python benchmarks/api.py " + shlex.join(sys.argv[1:]),
-        "finished_at": _iso(datetime.now(UTC).replace(microsecond=0)),
+        "finished_at": iso(datetime.now(UTC).replace(microsecond=0)),
         "machine": machine,
         "seed": vars(report),
         "tables": stats,

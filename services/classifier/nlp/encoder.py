@@ -5,34 +5,20 @@ the tokenizer shipped by `semantra_multilingual`. A deployment may instead point
 local transformers directory; nothing is ever fetched from a hub. A plain encoder there feeds the
 trained heads; a sequence-classification model whose labels read as sentiment (neg/neu/pos, or
 1-5 stars) also scores sentiment itself, while topics still come from the heads over its vectors.
+Loading lives in `model_loading`, the device and thread choices in `device`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import re
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import structlog
 import torch
-from transformers import (  # type: ignore[attr-defined]  # v5 exports the fast class lazily
-    AutoConfig,
-    AutoModel,
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    BertModel,
-    PreTrainedModel,
-    XLMRobertaTokenizerFast,
-)
+from transformers import PreTrainedModel
 from transformers.utils import logging as hf_logging
 
-from services.classifier.nlp import e5_weights
 from services.classifier.nlp.batching import (
     Lanes,
     length_batches,
@@ -40,135 +26,44 @@ from services.classifier.nlp.batching import (
     set_intra_op_threads,
     spread,
 )
+from services.classifier.nlp.device import (
+    Device,
+    DeviceUnavailable,
+    Dtype,
+    default_lanes,
+    default_threads,
+    native_bf16,
+    resolve_device,
+    resolve_dtype,
+)
 from services.classifier.nlp.heads import SENTIMENT_LABELS
+from services.classifier.nlp.model_loading import (
+    ModelLabelsError,
+    e5_tokenizer_path,
+    load_directory,
+    load_e5,
+    sentiment_of_labels,
+)
 from shared.events import SentimentLabel
 
+# Callers import these from here, where they lived before loading and devices moved out.
+__all__ = [
+    "Device",
+    "DeviceUnavailable",
+    "Dtype",
+    "Encoder",
+    "ModelLabelsError",
+    "default_lanes",
+    "default_threads",
+    "e5_tokenizer_path",
+    "length_batches",
+    "native_bf16",
+    "resolve_device",
+    "resolve_dtype",
+    "sentiment_of_labels",
+]
+
 log = structlog.get_logger(__name__)
-
-Device = Literal["cpu", "cuda", "auto"]
-Dtype = Literal["auto", "float32", "bfloat16", "float16"]
-Pooling = Literal["mean", "cls"]
-
-E5_QUERY_PREFIX = "query: "
-_TOKENIZER_ASSET = "assets/multilingual-e5-small/tokenizer.json"
-# Hashing a model directory covers weights and tokenizer but not caches a runtime may leave.
-_IGNORED_NAMES = re.compile(r"^\.|\.lock$|__pycache__")
-_STARS = re.compile(r"^\s*([1-5])\s*(?:stars?|★)?\s*$", re.IGNORECASE)
-
-
-class DeviceUnavailable(RuntimeError):
-    """The configured device does not exist on this machine."""
-
-
-class ModelLabelsError(ValueError):
-    """A sequence-classification model whose labels cannot be read as sentiment."""
-
-
-def resolve_device(setting: Device) -> torch.device:
-    if setting == "cpu":
-        return torch.device("cpu")
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if setting == "cuda":
-        # An explicit request is a deployment promise; running 50x slower unnoticed is worse.
-        raise DeviceUnavailable("device 'cuda' requested but CUDA is not available")
-    log.info("encoder.cuda_unavailable", fallback="cpu")
-    return torch.device("cpu")
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether the hardware computes bfloat16 itself; emulated bf16 is slower than float32."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    caps = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}
-    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
-
-
-def resolve_dtype(setting: Dtype, device: torch.device) -> torch.dtype:
-    if setting != "auto":
-        return getattr(torch, setting)  # type: ignore[no-any-return]
-    # bfloat16 keeps float32's range, so vectors match it closely (cosine > 0.9999) and the
-    # held-out accuracy is unchanged; docs/bench/README.md has the measurements.
-    if native_bf16(device):
-        return torch.bfloat16
-    return torch.float16 if device.type == "cuda" else torch.float32
-
-
-def default_threads() -> int:
-    # The CPUs this process may run on, which a container or taskset can limit below cpu_count.
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def default_lanes(device: torch.device, threads: int) -> int:
-    # Whole batches side by side beat splitting each op across cores on a CPU (measured, see
-    # docs/bench/README.md); a GPU runs one batch at a time anyway.
-    return min(2, threads) if device.type == "cpu" else 1
-
-
-def sentiment_of_labels(
-    id2label: Mapping[int, str], overrides: Mapping[str, SentimentLabel] | None = None
-) -> tuple[SentimentLabel, ...]:
-    """The sentiment each model label stands for, in label-id order.
-
-    Read from the names: a configured override, else "1".."5 stars" (1-2 negative, 3 neutral,
-    4-5 positive), else a name containing neg / neu / pos. Models without a neutral label never
-    answer neutral. Raises ModelLabelsError when a label has no reading, or no negative and
-    positive labels exist, since guessing would publish scores nobody can trust.
-    """
-    out = []
-    for index in sorted(id2label):
-        name = id2label[index]
-        stars = _STARS.match(name)
-        lowered = name.lower()
-        if overrides and name in overrides:
-            out.append(SentimentLabel(overrides[name]))
-        elif stars:
-            n = int(stars.group(1))
-            out.append(SENTIMENT_LABELS[0 if n <= 2 else 1 if n == 3 else 2])
-        elif (hits := [s for s in SENTIMENT_LABELS if s.value[:3] in lowered]) and len(hits) == 1:
-            out.append(hits[0])
-        else:
-            raise ModelLabelsError(
-                f"model label {name!r} does not read as sentiment; map every label with "
-                "CLASSIFIER_NLP__SENTIMENT_LABEL_MAP, or set CLASSIFIER_NLP__MODEL_SENTIMENT=false"
-            )
-    if not {SentimentLabel.negative, SentimentLabel.positive} <= set(out):
-        raise ModelLabelsError(f"model labels {list(id2label.values())} lack negative or positive")
-    return tuple(out)
-
-
-def e5_tokenizer_path() -> Path:
-    path = Path(str(resources.files("semantra_multilingual").joinpath(_TOKENIZER_ASSET)))
-    if not path.is_file():
-        raise FileNotFoundError(f"{_TOKENIZER_ASSET} not found in semantra_multilingual")
-    return path
-
-
-def directory_digest(model_dir: Path) -> str:
-    """Content hash of a model directory, so heads retrain when the encoder is swapped."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-        rel = path.relative_to(model_dir).as_posix()
-        if any(_IGNORED_NAMES.search(part) for part in rel.split("/")):
-            continue
-        digest.update(rel.encode() + b"\0")
-        digest.update(e5_weights.sha256_of(path).encode())
-    return digest.hexdigest()
-
-
-def _sentence_transformers_hints(model_dir: Path) -> tuple[str, Pooling]:
-    """The query prompt and pooling a sentence-transformers export declares, if any."""
-    prefix, pooling = "", "mean"
-    st_config = model_dir / "config_sentence_transformers.json"
-    if st_config.is_file():
-        prompts = json.loads(st_config.read_text()).get("prompts") or {}
-        prefix = prompts.get("query", "")
-    pool_config = model_dir / "1_Pooling" / "config.json"
-    if pool_config.is_file() and json.loads(pool_config.read_text()).get("pooling_mode_cls_token"):
-        pooling = "cls"
-    return prefix, pooling  # type: ignore[return-value]
 
 
 class Encoder:
@@ -217,9 +112,13 @@ class Encoder:
         # aligned matmuls; on a CPU it measured neutral (docs/bench/README.md), so it is off.
         self.pad_to = max(1, pad_to_multiple_of)
         if model_dir is None:
-            self._load_e5(Path(cache_dir))
+            loaded = load_e5(Path(cache_dir))
         else:
-            self._load_directory(Path(model_dir), model_sentiment, sentiment_label_map)
+            loaded = load_directory(Path(model_dir), model_sentiment, sentiment_label_map)
+        self.model, self.tokenizer, self.name = loaded.model, loaded.tokenizer, loaded.name
+        self._weights_id = loaded.weights_id
+        self.prefix, self.pooling = loaded.prefix, loaded.pooling
+        self.sentiment_labels = loaded.sentiment_labels
         # A smaller model may have fewer positions than the setting allows; past them it fails.
         positions = getattr(self.model.config, "max_position_embeddings", None) or max_length
         if "roberta" in str(self.model.config.model_type):
@@ -250,38 +149,6 @@ class Encoder:
             lanes=self.lanes.lanes,
             model_sentiment=self.sentiment_labels is not None,
         )
-
-    def _load_e5(self, cache_dir: Path) -> None:
-        path = e5_weights.cached_model_dir(cache_dir)
-        self.model = BertModel.from_pretrained(path, add_pooling_layer=False, local_files_only=True)
-        self.tokenizer = XLMRobertaTokenizerFast(tokenizer_file=str(e5_tokenizer_path()))
-        self.name = e5_weights.MODEL_NAME
-        self._weights_id = f"{e5_weights.MODEL_NAME}:{e5_weights.WEIGHTS_SHA256}"
-        self.prefix, self.pooling = E5_QUERY_PREFIX, "mean"
-
-    def _load_directory(
-        self,
-        model_dir: Path,
-        model_sentiment: bool,
-        label_map: Mapping[str, SentimentLabel] | None,
-    ) -> None:
-        if not model_dir.is_dir():
-            raise FileNotFoundError(f"model_dir {model_dir} is not a directory")
-        config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
-        classifier = any(
-            a.endswith("ForSequenceClassification") for a in config.architectures or []
-        )
-        if model_sentiment and classifier:
-            self.sentiment_labels = sentiment_of_labels(config.id2label, label_map)
-            self.model = AutoModelForSequenceClassification.from_pretrained(
-                model_dir, local_files_only=True
-            )
-        else:
-            self.model = AutoModel.from_pretrained(model_dir, local_files_only=True)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        self.name = re.sub(r"[^A-Za-z0-9._-]+", "-", model_dir.resolve().name) or "encoder"
-        self._weights_id = f"{self.name}:{directory_digest(model_dir)}"
-        self.prefix, self.pooling = _sentence_transformers_hints(model_dir)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length float32 row per text, in input order."""
