@@ -40,6 +40,10 @@ class AlertFigures(BaseModel):
         "either n < 2."
     )
     ci_high: float | None = Field(description="Upper end of the difference's interval.")
+    statistic: float | None = Field(
+        description="The test statistic (`test`): z, or Welch's t; negative for a drop; null "
+        "when either n < 2 or the spread is zero."
+    )
     p_value: float | None = Field(
         description="One-sided p of a drop at least this large if nothing changed."
     )

@@ -1,11 +1,12 @@
 """`voc rollups-rebuild`: recompute score_rollups and score_slices from the stored facts.
 
-`python -m services.metrics.rebuild [--slices-only] [--dry-run] [--url URL]`
+`python -m services.metrics.rebuild [--slices-only] [--truncate] [--dry-run] [--url URL]`
 
 The writer keeps both tables by differences; this recomputes them from feedback_facts in SQL
-(DELETE, then INSERT ... SELECT ... GROUP BY), for seeding a large benchmark, repairing after a
-manual edit of the facts, or filling a new slice. The aggregates are contributions.parts written
-in SQL: the same buckets and thresholds, so a rebuild equals what the writer wrote.
+(DELETE or TRUNCATE, then INSERT ... SELECT ... GROUP BY), for seeding a large benchmark,
+repairing after a manual edit of the facts, or filling a new slice. The aggregates are
+contributions.parts written in SQL: the same buckets and thresholds, so a rebuild equals what
+the writer wrote.
 
 Parts are additive, so only two passes read the facts: one for score_rollups (every dimension)
 and one for a "topic base" (topic label x the dimensions of the topic slices, one row per fact
@@ -15,13 +16,21 @@ is a GROUP BY of its hourly twin's fresh rows by UTC day, smaller still. Rows go
 primary-key order (statements by slice name, rows sorted): appending to the btree is several
 times cheaper than inserting at random places in it, which dominates on millions of rows.
 
-One transaction. It first takes SHARE ROW EXCLUSIVE on the three tables: readers (the api) go
-on and see the old rows until the commit; the writer and `voc remap` wait, since their row
-writes need ROW EXCLUSIVE, which that mode excludes. Otherwise a batch committed between the
-facts pass and the commit would be lost from, or counted twice in, the rebuilt rows. Both
-take their table locks facts first, then rollups, then slices, as this does, so they queue
-rather than deadlock. A dry run does all of it and rolls back: it reports the rows it would
-write and the time it would take, and blocks the writer for that long.
+One transaction. By default it first takes SHARE ROW EXCLUSIVE on the three tables: readers (the
+api) go on and see the old rows until the commit; the writer and `voc remap` wait, since their
+row writes need ROW EXCLUSIVE, which that mode excludes. Otherwise a batch committed between the
+facts pass and the commit would be lost from, or counted twice in, the rebuilt rows. Both take
+their table locks facts first, then rollups, then slices, as this does, so they queue rather
+than deadlock. A dry run does all of it and rolls back: it reports the rows it would write and
+the time it would take, and blocks the writer for that long.
+
+`--truncate` empties the rebuilt tables with TRUNCATE instead of DELETE: about twice as fast on
+full tables, and no dead rows are left for autovacuum. The price is ACCESS EXCLUSIVE on each
+table it empties, so readers (every api score query) wait until the commit instead of reading
+the old rows, and a REPEATABLE READ transaction begun before the commit that had not yet read
+the table sees it empty (TRUNCATE is not MVCC-safe). Every lock is taken up front, in the same
+order, so a deadlock with a reader that holds one table and wants the other aborts the rebuild
+before any work, not after. Use it in a maintenance window, or when nobody reads.
 """
 
 from __future__ import annotations
@@ -174,30 +183,49 @@ class RebuildSummary:
         return [head, *(f"  {name}: {n}" for name, n in self.slice_rows.items())]
 
 
+def lock_statements(*, rollups: bool, slices: bool, truncate: bool) -> list[str]:
+    """The table locks a rebuild takes first: SHARE ROW EXCLUSIVE, or with `truncate` ACCESS
+    EXCLUSIVE (what TRUNCATE needs) on the tables it empties; always facts, rollups, slices."""
+    if not truncate:
+        return [LOCK]
+    emptied = {"score_rollups": rollups, "score_slices": slices}
+    modes = {"feedback_facts": False, **emptied}
+    return [
+        f"LOCK TABLE {table} IN {'ACCESS EXCLUSIVE' if empty else 'SHARE ROW EXCLUSIVE'} MODE"
+        for table, empty in modes.items()
+    ]
+
+
+def clear_sql(table: str, *, truncate: bool) -> str:
+    return f"TRUNCATE {table}" if truncate else f"DELETE FROM {table}"
+
+
 async def _run(session: AsyncSession, sql: str) -> int:
     return int((await session.execute(text(sql))).rowcount)  # type: ignore[attr-defined]
 
 
 async def rebuild(
-    session: AsyncSession, *, rollups: bool = True, slices: bool = True
+    session: AsyncSession, *, rollups: bool = True, slices: bool = True, truncate: bool = False
 ) -> RebuildSummary:
     """Recompute the rollups and/or slices from the live facts, in the caller's transaction.
 
     With `rollups=False` the slices without topic are summed from the stored rollups, which the
-    writer keeps equal to the facts; rebuild both when in doubt."""
+    writer keeps equal to the facts; rebuild both when in doubt. With `truncate` the tables are
+    emptied by TRUNCATE: faster, but readers block until the commit (see the module doc)."""
     if not (rollups or slices):
         raise ValueError("nothing to rebuild: rollups and slices are both off")
     started = time.perf_counter()
     summary = RebuildSummary()
-    await session.execute(text(LOCK))
+    for lock in lock_statements(rollups=rollups, slices=slices, truncate=truncate):
+        await session.execute(text(lock))
     await session.execute(text(WORK_MEM))
     if rollups:
-        await session.execute(text("DELETE FROM score_rollups"))
+        await session.execute(text(clear_sql("score_rollups", truncate=truncate)))
         summary.rollup_rows = await _run(session, rollups_sql())
         # Statistics of the new rows, or the slices below are planned for an empty table.
         await session.execute(text("ANALYZE score_rollups"))
     if slices:
-        await session.execute(text("DELETE FROM score_slices"))
+        await session.execute(text(clear_sql("score_slices", truncate=truncate)))
         if base := topic_base_dimensions(SLICES):
             await session.execute(text(f"DROP TABLE IF EXISTS {TOPIC_BASE}"))
             await session.execute(text(topic_base_sql(base)))
@@ -214,16 +242,19 @@ async def rebuild(
         rollup_rows=summary.rollup_rows,
         slice_rows=sum(summary.slice_rows.values()),
         seconds=round(summary.seconds, 3),
+        truncate=truncate,
     )
     return summary
 
 
-async def _main(settings: MetricsSettings, *, slices_only: bool, dry_run: bool) -> RebuildSummary:
+async def _main(
+    settings: MetricsSettings, *, slices_only: bool, dry_run: bool, truncate: bool = False
+) -> RebuildSummary:
     engine = create_engine(settings.database)
     try:
         started = time.perf_counter()
         async with create_sessionmaker(engine)() as session, session.begin() as tx:
-            summary = await rebuild(session, rollups=not slices_only)
+            summary = await rebuild(session, rollups=not slices_only, truncate=truncate)
             if dry_run:
                 await tx.rollback()
         summary.seconds, summary.dry_run = time.perf_counter() - started, dry_run
@@ -242,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Keep score_rollups; rebuild score_slices (from the rollups and the facts' topics).",
     )
+    parser.add_argument(
+        "--truncate",
+        action="store_true",
+        help="Empty the tables with TRUNCATE instead of DELETE: about 2x faster on full tables, "
+        "but it takes ACCESS EXCLUSIVE locks, so API reads of scores block until the rebuild "
+        "commits (without it they go on and see the old rows). For a maintenance window.",
+    )
     parser.add_argument("--dry-run", action="store_true", help="Do it all, report, then roll back.")
     parser.add_argument(
         "--url", help="Database URL (default: METRICS_DATABASE__URL, then VOC_DATABASE_URL)."
@@ -253,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update={"database": database})
     configure_logging(settings.service_name, env=settings.env, level=settings.log_level)
     try:
-        summary = asyncio.run(_main(settings, slices_only=args.slices_only, dry_run=args.dry_run))
+        run = _main(
+            settings, slices_only=args.slices_only, dry_run=args.dry_run, truncate=args.truncate
+        )
+        summary = asyncio.run(run)
     except ProgrammingError as exc:  # an undefined table: the schema is older than the code
         print(f"rollups-rebuild: {exc.orig}; run `voc migrate` first", file=sys.stderr)
         return 2

@@ -112,9 +112,11 @@ class AlertMetrics:
         )
         self.notifications = Counter(
             "voc_metrics_alert_notifications_total",
-            "Webhook delivery attempts: sent (2xx), retried (network error, 5xx, 429), failed "
-            "(given up or refused).",
-            ["event", "outcome"],
+            "Webhook delivery attempts per owning team: sent (2xx), retried (network error, 5xx, "
+            "429), failed (given up or refused).",
+            # team is bounded: only teams with a configured webhook are ever sent to, and a
+            # notification's team is a catalog team or "unowned".
+            ["team", "event", "outcome"],
             registry=registry,
         )
         self._shown: set[tuple[str, str, str]] = set()

@@ -214,7 +214,7 @@ class Notifier:
             error=attempt.error,
             retry_in_s=attempt.retry_in_s,
         )
-        self._metrics.notifications.labels(row["event"], attempt.outcome).inc()
+        self._metrics.notifications.labels(row["team"], row["event"], attempt.outcome).inc()
         event = f"alerts.notification_{attempt.outcome}"
         details = {"status_code": attempt.status_code, "attempt": row["attempts"] + 1}
         if attempt.outcome == "sent":

@@ -39,7 +39,7 @@ def alert_values(
     figures = {
         "window_value": 10.0 + hours, "window_n": 100 + hours, "baseline_value": 30.0,
         "baseline_n": 400, "difference": hours - 20.0, "ci_low": hours - 30.0,
-        "ci_high": hours - 10.0, "p_value": 0.001 * (hours + 1),
+        "ci_high": hours - 10.0, "statistic": -2.0 - hours / 4, "p_value": 0.001 * (hours + 1),
     }  # fmt: skip
     return {
         "id": uuid.uuid4(), "touchpoint": touchpoint, "metric": metric, "team": team,
@@ -139,6 +139,16 @@ class TestFilters:
         assert item["notification_status"] == "delivered"
         [note] = item["notifications"]
         assert (note["event"], note["attempts"], note["last_status_code"]) == ("opened", 3, 200)
+
+    async def test_the_figures_at_open_carry_the_test_statistic(
+        self, client: httpx.AsyncClient, seeded: dict[tuple[str, str, int], dict[str, Any]]
+    ) -> None:
+        stored = seeded[("delivery", "nps", 3)]
+        [item] = (await get(client, touchpoint="delivery"))["items"]
+        # At open the statistic was -2.75; the latest evaluation's (-3.0) is the item's own.
+        assert item["at_open"]["statistic"] == -2.75
+        assert item["statistic"] == -3.0
+        assert item["at_open"] == stored["opened_figures"]
 
     async def test_a_resolved_alert_shows_when_and_its_failed_notification(
         self, client: httpx.AsyncClient, seeded: dict[tuple[str, str, int], dict[str, Any]]

@@ -157,6 +157,9 @@ class TestLifecycle:
         assert alert["window_start"] == alert["baseline_end"] == shift(alert["window_end"], -24)
         assert alert["baseline_start"] == shift(alert["window_start"], -28 * 24)
         assert alert["opened_figures"]["difference"] == pytest.approx(difference)
+        # The z behind p (GET /v1/alerts serves it at open as at_open.statistic).
+        assert alert["statistic"] == pytest.approx(stats.norm.ppf(p), rel=1e-9)
+        assert alert["opened_figures"]["statistic"] == alert["statistic"]
         assert alert["opened_at"] == alert["last_evaluated_at"] == NOW
 
     async def test_a_second_run_keeps_the_alert_without_a_duplicate(

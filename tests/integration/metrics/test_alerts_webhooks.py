@@ -119,9 +119,10 @@ class Pipeline:
 
         return await eventually(probe, lambda r: r["status"] != "pending", interval_s=0.05)
 
-    def count(self, outcome: str, event: str = "opened") -> float | None:
+    def count(self, outcome: str, event: str = "opened", team: str = "ecommerce") -> float | None:
         return self.registry.get_sample_value(
-            "voc_metrics_alert_notifications_total", {"event": event, "outcome": outcome}
+            "voc_metrics_alert_notifications_total",
+            {"team": team, "event": event, "outcome": outcome},
         )
 
 
