@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import importlib.metadata as md
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "deploy" / "docker"
+INITDB = ROOT / "deploy" / "postgres" / "initdb"
+GRAFANA_ROLE_SQL = INITDB / "20-grafana-role.sql"
 PORTS = {
     "surveys": 8001,
     "tickets": 8002,
@@ -55,12 +58,23 @@ def env(service: dict[str, Any]) -> dict[str, str]:
 
 
 def jobs(services: dict[str, Any]) -> set[str]:
-    return {
+    """One-shot services: another waits for them to complete, or they never restart."""
+    awaited = {
         name
         for svc in services.values()
         for name, dep in (svc.get("depends_on") or {}).items()
         if dep["condition"] == "service_completed_successfully"
     }
+    return awaited | {name for name, svc in services.items() if svc.get("restart") == "no"}
+
+
+def grafana_tables() -> set[str]:
+    """The tables 20-grafana-role.sql grants voc_grafana (its one GRANT ... ON TABLE line)."""
+    grants = re.findall(
+        r"^GRANT SELECT ON (.+) TO voc_grafana;$", GRAFANA_ROLE_SQL.read_text(), flags=re.M
+    )
+    assert len(grants) == 1, grants
+    return {t.strip() for t in grants[0].split(",")}
 
 
 def settings_class(name: str) -> type[BaseSettings]:
@@ -105,7 +119,7 @@ def requirements(name: str) -> dict[str, str]:
 class TestComposeServices:
     def test_every_long_running_service_has_a_healthcheck(self, services: dict[str, Any]) -> None:
         one_shot = jobs(services)
-        assert one_shot == {"kafka-topics", "migrate"}
+        assert one_shot == {"kafka-topics", "migrate", "grafana-grants"}
         for name, svc in services.items():
             if name in one_shot:
                 assert svc["restart"] == "no", name
@@ -165,6 +179,8 @@ class TestComposeServices:
         assert conditions("metrics")["migrate"] == "service_completed_successfully"
         assert conditions("api")["migrate"] == "service_completed_successfully"
         assert conditions("migrate") == {"postgres": "service_healthy"}
+        # Grafana's table grants need the tables: after migrate, on every `up`.
+        assert conditions("grafana-grants") == {"migrate": "service_completed_successfully"}
         assert conditions("kafka-topics") == {"kafka": "service_healthy"}
         for svc in services.values():
             assert set(svc.get("depends_on") or {}) <= set(services)
@@ -193,7 +209,11 @@ class TestComposeSecrets:
         text = (ROOT / "docker-compose.yml").read_text()
         refs = re.findall(r"\$\{([A-Z0-9_]+)([^}]*)\}", text)
         secrets = [(n, rest) for n, rest in refs if re.search("PASSWORD|SECRET|TOKEN", n)]
-        assert {n for n, _ in secrets} >= {"POSTGRES_PASSWORD", "POSTGRES_READER_PASSWORD"}
+        assert {n for n, _ in secrets} >= {
+            "POSTGRES_PASSWORD",
+            "POSTGRES_READER_PASSWORD",
+            "POSTGRES_GRAFANA_PASSWORD",
+        }
         for name, rest in secrets:
             if name.startswith(WEBHOOK_SECRET_PREFIX) or name.endswith("_API_TOKEN"):
                 # Optional per vendor: empty means the vendor is off (404), never a default.
@@ -210,6 +230,62 @@ class TestComposeSecrets:
     def test_api_reads_through_the_read_only_role(self, services: dict[str, Any]) -> None:
         assert env(services["api"])["API_DATABASE__URL"].startswith("postgresql://voc_reader:")
         assert env(services["metrics"])["VOC_DATABASE_URL"].startswith("postgresql://voc:")
+
+
+class TestGrafanaRole:
+    """Grafana reads through voc_grafana: three tables, no API key hashes, no alerts.
+    tests/integration/ops/test_grafana_role.py runs the script on a real PostgreSQL."""
+
+    def test_the_role_may_read_exactly_the_three_score_tables(self) -> None:
+        assert grafana_tables() == {"feedback_facts", "score_rollups", "score_slices"}
+        lines = GRAFANA_ROLE_SQL.read_text().splitlines()
+        statements = " ".join(line for line in lines if not line.startswith("--")).upper()
+        # No default privileges: a table a later migration adds stays out of its reach.
+        assert "GRANT SELECT" in statements and "DEFAULT PRIVILEGES" not in statements
+
+    def test_initdb_and_the_grants_job_run_the_same_script(self, services: dict[str, Any]) -> None:
+        assert (
+            "./deploy/postgres/initdb:/docker-entrypoint-initdb.d:ro"
+            in (services["postgres"]["volumes"])
+        )
+        job = services["grafana-grants"]
+        [mount] = job["volumes"]
+        source, target, mode = mount.split(":")
+        assert (ROOT / source).resolve() == GRAFANA_ROLE_SQL and mode == "ro"
+        command = job["command"]
+        assert command[0] == "psql" and command[command.index("-f") + 1] == target
+        assert "ON_ERROR_STOP=1" in command
+        # The postgres image brings psql: nothing else to pull or build.
+        assert job["image"] == services["postgres"]["image"]
+
+    def test_the_grants_job_connects_as_the_owner_to_the_compose_database(
+        self, services: dict[str, Any]
+    ) -> None:
+        job, postgres = env(services["grafana-grants"]), env(services["postgres"])
+        assert (job["PGHOST"], job["PGDATABASE"]) == ("postgres", postgres["POSTGRES_DB"])
+        assert job["PGUSER"] == postgres["POSTGRES_USER"]
+        assert job["PGPASSWORD"] == postgres["POSTGRES_PASSWORD"]
+        assert job["POSTGRES_GRAFANA_PASSWORD"] == postgres["POSTGRES_GRAFANA_PASSWORD"]
+        assert "${POSTGRES_GRAFANA_PASSWORD:?" in job["POSTGRES_GRAFANA_PASSWORD"]
+
+    def test_grafana_has_the_grafana_password_and_not_the_readers(
+        self, services: dict[str, Any]
+    ) -> None:
+        grafana = env(services["grafana"])
+        assert "POSTGRES_READER_PASSWORD" not in grafana
+        assert (
+            grafana["POSTGRES_GRAFANA_PASSWORD"]
+            == (env(services["postgres"])["POSTGRES_GRAFANA_PASSWORD"])
+        )
+
+    def test_the_scores_dashboard_reads_only_what_the_role_may(self) -> None:
+        board = json.loads((ROOT / "deploy/grafana/dashboards/voc-cx-scores.json").read_text())
+        texts = [t["rawSql"] for p in board["panels"] for t in p.get("targets", [])]
+        texts += [v["query"] for v in board["templating"]["list"] if v["type"] == "query"]
+        assert len(texts) > 5
+        read = {t for sql in texts for t in re.findall(r"\b(?:FROM|JOIN)\s+([a-z_]+)", sql)}
+        ctes = {c for sql in texts for c in re.findall(r"\b([a-z_]+) AS \(", sql)}
+        assert read - ctes and read - ctes <= grafana_tables(), read - ctes
 
 
 class TestImages:
@@ -295,7 +371,7 @@ class TestMonitoring:
         sources = {d["type"]: d for d in yaml.safe_load(path.read_text())["datasources"]}
         assert sources["prometheus"]["url"] == "http://prometheus:9090"
         pg = sources["grafana-postgresql-datasource"]
-        assert pg["url"] == "postgres:5432" and pg["user"] == "voc_reader"
-        password_var = pg["secureJsonData"]["password"].strip("${}")
-        assert password_var in env(services["grafana"])
+        assert pg["url"] == "postgres:5432" and pg["user"] == "voc_grafana"
+        assert pg["secureJsonData"]["password"] == "${POSTGRES_GRAFANA_PASSWORD}"
+        assert "POSTGRES_GRAFANA_PASSWORD" in env(services["grafana"])
         assert (ROOT / "deploy/grafana/provisioning/dashboards").is_dir()

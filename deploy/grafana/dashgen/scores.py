@@ -1,10 +1,10 @@
 """CX scores: NPS, CSAT and CES per touchpoint with their 95% margins and n, from PostgreSQL.
 
-Everything but one panel reads `score_rollups` (additive hourly parts), so the dashboard stays
-fast however many facts there are. The definitions are the API's (README "Score definitions"):
-employee answers count in eNPS, never in NPS. Rollup buckets are hours of `occurred_at`, so the
-time filter and grouping work in whole hours (the panels ask for a 1h minimum interval). The SQL
-is in scores_sql.py.
+Every panel reads additive hourly parts, `score_rollups` and (for topics) `score_slices`, never
+the facts, so the dashboard stays fast however many facts there are. The definitions are the
+API's (README "Score definitions"): employee answers count in eNPS, never in NPS. Buckets are
+hours of `occurred_at`, so the time filter and grouping work in whole hours (the panels ask for
+a 1h minimum interval). The SQL is in scores_sql.py.
 """
 
 from __future__ import annotations
@@ -125,9 +125,11 @@ def build() -> Dashboard:
     )
     board.with_panel(
         sql_table(
-            "Negative share by topic",
-            "Scored items by primary topic and the % of them with negative sentiment. Reads "
-            "feedback_facts (rollups have no topic), so keep the range to weeks.",
+            "Negative share by topic (all topics)",
+            "Scored customer items by topic and the % of them with negative sentiment. An item "
+            "counts in each of its topics, not only its primary one, so the n add up to more "
+            "than the items. From the hourly topic × touchpoint slices: follows the touchpoint "
+            "variable; source kind does not apply (the slices have no source kind).",
             NEGATIVE_BY_TOPIC,
             width=12,
         ).override_by_name("negative %", [DynamicConfigValue(id_val="unit", value="percent")])

@@ -1,4 +1,5 @@
-"""The CX scores dashboard's SQL: read by Grafana's PostgreSQL datasource, on `score_rollups`.
+"""The CX scores dashboard's SQL: read by Grafana's PostgreSQL datasource (as `voc_grafana`,
+which may read feedback_facts, score_rollups and score_slices only), on the rollups and slices.
 
 Grafana expands $__timeFilter, $__timeGroupAlias, $__interval and the $touchpoint/$source_kind
 variables before PostgreSQL sees the text (tests/integration/ops/grafana.py does the same).
@@ -65,21 +66,24 @@ VOLUME = f"""
     ORDER BY 1, 2
 """
 
-# The rollups carry no topic dimension, so this one panel reads the facts: a range scan on
-# ix_feedback_facts_occurred_at_id, fine for days, slow for a year of a busy feed.
-NEGATIVE_BY_TOPIC = """
+# Topics come from score_slices' hourly `topic_touchpoint` slice: a fact counts once in each of
+# its topics (all of them, not just the primary); topic '' holds the facts without one, left
+# out. The slice has no source_kind dimension, so this one panel ignores $source_kind.
+# sentiment_n counts the scored facts, sentiment_negative those of them labelled negative.
+NEGATIVE_BY_TOPIC = f"""
     SELECT
-      primary_topic AS "topic",
-      count(*) AS "n",
-      100.0 * count(*) FILTER (WHERE sentiment_label = 'negative') / count(*) AS "negative %"
-    FROM feedback_facts
-    WHERE $__timeFilter(occurred_at)
+      topic AS "topic",
+      sum(sentiment_n) AS "n",
+      100.0 * sum(sentiment_negative) / sum(sentiment_n) AS "negative %"
+    FROM score_slices
+    WHERE slice = 'topic_touchpoint'
+      AND $__timeFilter(bucket_start)
       AND touchpoint = ANY(ARRAY[$touchpoint]::text[])
-      AND source_kind = ANY(ARRAY[$source_kind]::text[])
-      AND NOT deleted AND NOT unscored AND primary_topic IS NOT NULL
-      AND audience <> 'employee'
+      AND {CUSTOMER}
+      AND topic <> ''
     GROUP BY 1
-    ORDER BY 3 DESC, 2 DESC
+    HAVING sum(sentiment_n) > 0
+    ORDER BY 3 DESC, 2 DESC, 1
 """
 
 STAGES = f"""

@@ -155,3 +155,27 @@ class CxSql:
 
     async def panel(self, title: str, **variables: grafana.Value) -> list[dict[str, Any]]:
         return await self.run(self.queries[title].text, **variables)
+
+    async def negative_by_topic(self, touchpoints: list[str]) -> dict[str, tuple[int, float]]:
+        """topic -> (n, negative %) counted here from the facts themselves: every topic of a
+        live, scored, customer fact in range counts it once; no topic, no row."""
+        facts = await self.conn.fetch(
+            "SELECT touchpoint, audience, topics::text, sentiment_label, sentiment_score,"
+            " unscored, deleted, bucket_start FROM feedback_facts"
+        )
+        n: dict[str, int] = {}
+        negative: dict[str, int] = {}
+        for f in facts:
+            if (
+                f["deleted"]
+                or f["unscored"]
+                or f["sentiment_score"] is None
+                or f["audience"] == "employee"
+                or f["touchpoint"] not in touchpoints
+                or not self.since <= f["bucket_start"] <= self.to
+            ):
+                continue
+            for topic in {t["label"] for t in json.loads(f["topics"])}:
+                n[topic] = n.get(topic, 0) + 1
+                negative[topic] = negative.get(topic, 0) + (f["sentiment_label"] == "negative")
+        return {t: (n[t], 100 * negative[t] / n[t]) for t in n}

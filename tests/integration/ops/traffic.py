@@ -97,7 +97,10 @@ def _others(at: str) -> dict[str, tuple[str, list[dict[str, Any]]]]:
         {"source": "ops", "source_id": f"rv-{i}", "occurred_at": at, "platform": "trustpilot",
          "stars": stars, "title": "Product", "body": text, "touchpoint": "product"}
         for i, (stars, text) in enumerate(
-            [(5, "Excellent quality, love it"), (1, "Broke after two days, terrible")]
+            # The 1-star one names two topics (product quality, delivery): the topic panel
+            # counts it in each.
+            [(5, "Excellent quality, love it"),
+             (1, "Broke after two days, terrible. And the delivery took three weeks.")]
         )
     ]  # fmt: skip
     posts = [
