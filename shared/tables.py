@@ -162,7 +162,8 @@ score_rollups = Table(
 # `audience` is in every slice: NPS and eNPS are split by it.
 # A day-grain slice stores bucket_start truncated to the UTC day: a year of daily scores reads
 # 365 rows a group instead of 8,760. It is the twin of the hourly slice with the same dimensions
-# and serves only queries whose buckets are whole UTC days (services/api/planner.py).
+# and serves the whole UTC days of any query whose buckets never split a UTC day; the edge
+# hours come from the hourly twin (services/api/planner.py split).
 TOPIC = "topic"
 SLICE_DIMENSIONS = (TOPIC, *ROLLUP_DIMENSIONS)
 Grain = Literal["hour", "day"]

@@ -6,9 +6,12 @@ query can read any source whose dimensions include every one it filters or group
 `audience` (NPS and eNPS are split by it). A topic slice counts a fact once per topic label, so
 it answers exactly the queries about topic, and only a topic slice can answer those.
 
-A chosen hourly slice gives way to its day-grain twin (`at_grain`) when every bucket the query
-sums is a union of whole UTC days: the window starts and ends at UTC midnights, and the buckets
-are the whole window or days, weeks or months of a zone whose offset is always zero. Pure.
+A chosen hourly slice with a day-grain twin is read in parts (`split`) when every bucket the
+query sums is a union of UTC hours that never splits a UTC day across buckets: the whole window
+(granularity total), or days, weeks or months of a zone whose offset is always zero. The whole
+UTC days inside [from, to) come from the day twin (24x fewer rows), the edge hours before the
+first midnight and from the last midnight on from the hourly slice; an hour-aligned window reads
+the same rows either way, so the sums equal the hourly answer. Pure.
 """
 
 from __future__ import annotations
@@ -94,8 +97,11 @@ def choose(dimensions: Iterable[str]) -> Source:
     return min(covering, key=lambda s: len(s.dimensions))
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _midnight(t: datetime) -> bool:
-    return (t.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) % DAY == timedelta(0)
+    return (t.astimezone(UTC) - EPOCH) % DAY == timedelta(0)
 
 
 # The years always_utc samples; a window outside them never reads a day slice in another zone.
@@ -120,22 +126,47 @@ def always_utc(tz: str) -> bool:
     return True
 
 
-def whole_utc_days(start: datetime, end: datetime, granularity: str, tz: str) -> bool:
-    """Whether every bucket of the window is a union of whole UTC days."""
-    if not (_midnight(start) and _midnight(end)):
-        return False
+def day_buckets(start: datetime, end: datetime, granularity: str, tz: str) -> bool:
+    """Whether each bucket of the query is a union of whole UTC days, edges aside: a UTC day
+    of the window never straddles two buckets, so its row may stand for its 24 hours."""
     if granularity == "total":
         return True
     sampled = tz == "UTC" or (SAMPLED[0] <= start and end <= SAMPLED[1])
     return granularity in DAY_MULTIPLES and sampled and always_utc(tz)
 
 
-def at_grain(
+def _floor_day(t: datetime) -> datetime:
+    utc = t.astimezone(UTC)
+    return utc - (utc - EPOCH) % DAY
+
+
+def whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """The first and last UTC midnight of [start, end) when at least one whole UTC day lies
+    between them; None for a window shorter than a day or holding no whole day."""
+    first = start.astimezone(UTC) if _midnight(start) else _floor_day(start) + DAY
+    last = _floor_day(end)
+    return (first, last) if first < last else None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """The rows of `source` whose bucket_start lies in [start, end)."""
+
+    source: Source
+    start: datetime
+    end: datetime
+
+
+def split(
     source: Source, start: datetime, end: datetime, granularity: str = "total", tz: str = "UTC"
-) -> Source:
-    """The day twin of `source` when the buckets are whole UTC days and it has one; else
-    `source`. granularity "total" sums the whole window, whatever the zone."""
+) -> tuple[Part, ...]:
+    """The parts a query's rows are read from, in time order: the day twin of `source` for the
+    whole UTC days of the window and `source` for the edge hours, where the buckets allow and
+    `source` has a twin; else `source` for the whole window. Empty edges are left out."""
     twin = DAY_TWINS.get(source.name)
-    if twin is None or not whole_utc_days(start, end, granularity, tz):
-        return source
-    return twin
+    days = whole_days(start, end) if twin is not None else None
+    if twin is None or days is None or not day_buckets(start, end, granularity, tz):
+        return (Part(source, start, end),)
+    first, last = days
+    parts = (Part(source, start, first), Part(twin, first, last), Part(source, last, end))
+    return tuple(p for p in parts if p.start < p.end)

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, literal_column, select
+from sqlalchemy import Select, literal_column, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api import planner, statements
+from services.api import planner, reads, statements
 from services.api.errors import UnknownTimeZone
 from services.api.models import CompareQuery, DriversQuery, FeedbackQuery, ScoreQuery
 from shared.errors import DatabaseUnavailable
@@ -69,9 +69,16 @@ class Repository:
         self._session = session
         self._timeout_s = timeout_s
 
+    async def _serial(self, stmt: Select[Any]) -> None:
+        """No parallel workers for the rest of the transaction (the request) when the statement
+        asks for none: a union of small index range scans (reads.SERIAL)."""
+        if stmt.get_execution_options().get(reads.SERIAL):
+            await self._session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
     async def _rows(self, stmt: Select[Any]) -> Sequence[RowMapping]:
         try:
             async with asyncio.timeout(self._timeout_s):
+                await self._serial(stmt)
                 result = await self._session.execute(stmt)
                 return result.mappings().all()
         except (OSError, DBAPIError) as exc:
@@ -84,6 +91,7 @@ class Repository:
         """Rows in chunks from a server-side cursor; each chunk under the query deadline."""
         try:
             async with asyncio.timeout(self._timeout_s):
+                await self._serial(stmt)
                 result = await self._session.stream(stmt)
             chunks = result.mappings().partitions(STREAM_CHUNK_ROWS)
             while True:

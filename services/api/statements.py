@@ -10,16 +10,15 @@ pages the way OFFSET paging does when data arrives meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, get_args
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Float,
+    FromClause,
     Select,
-    Table,
     and_,
     cast,
     false,
@@ -39,10 +38,10 @@ from services.api.models import (
     Granularity,
     ScoreKey,
     ScoreQuery,
-    Window,
 )
-from services.api.planner import Source, at_grain
-from shared.tables import feedback_facts, score_rollups, score_slices
+from services.api.planner import Part, Source, split
+from services.api.reads import read_from, table, window_rows, within, without_other_slices
+from shared.tables import feedback_facts
 
 GRANULARITIES = get_args(Granularity)
 _SIMPLE_PARTS = (
@@ -63,19 +62,8 @@ def _both(a: ColumnElement[bool] | None, b: ColumnElement[bool]) -> ColumnElemen
     return b if a is None else and_(a, b)
 
 
-def table(source: Source) -> Table:
-    return score_rollups if source.slice is None else score_slices
-
-
-def _from(stmt: Select[Any], source: Source) -> Select[Any]:
-    """Only the source's rows: a slice's rows share score_slices with the other slices'."""
-    if source.slice is None:
-        return stmt
-    return stmt.where(score_slices.c.slice == source.slice)
-
-
 def measures(
-    source: Source, where: ColumnElement[bool] | None = None, prefix: str = ""
+    rows: FromClause, where: ColumnElement[bool] | None = None, prefix: str = ""
 ) -> list[Any]:
     """n and every PART_KEYS sum, labelled `prefix + key`, over the rows matching `where`.
 
@@ -83,7 +71,7 @@ def measures(
     'employee', so an employee pulse survey moves eNPS alone; enps sums the employee rows. n
     counts every feedback item, whatever its audience.
     """
-    t = table(source).c
+    t = rows.c
     customer = _both(where, t.audience != "employee")
     employee = _both(where, t.audience == "employee")
     columns = [_total(t.n, where).label(f"{prefix}n")]
@@ -95,10 +83,10 @@ def measures(
     return columns
 
 
-def _bucket(query: ScoreQuery) -> ColumnElement[Any] | None:
+def _bucket(query: ScoreQuery, rows: FromClause) -> ColumnElement[Any] | None:
     if query.granularity == "total":
         return None
-    t = table(query.source).c
+    t = rows.c
     if query.granularity == "hour":
         # Rollup rows are hourly already; a zone only changes how the instant is written.
         return t.bucket_start
@@ -118,97 +106,82 @@ def _key_values(key: ScoreKey) -> list[Any]:
     return list(key.dims) if key.bucket is None else [key.bucket, *key.dims]
 
 
-def _rollup_filters(stmt: Select[Any], source: Source, filters: Mapping[str, str]) -> Select[Any]:
-    t = table(source).c
+def _rollup_filters(
+    stmt: Select[Any], rows: FromClause, parts: Sequence[Part], filters: Mapping[str, str]
+) -> Select[Any]:
     for dim, value in filters.items():
-        stmt = stmt.where(t[dim] == value)
-    return _from(stmt, source)
+        stmt = stmt.where(rows.c[dim] == value)
+    return without_other_slices(stmt, rows, parts)
 
 
-def _scores_where(stmt: Select[Any], query: ScoreQuery, keys: list[Any]) -> Select[Any]:
-    t = table(query.source).c
-    stmt = stmt.where(t.bucket_start >= query.start, t.bucket_start < query.end)
-    stmt = _rollup_filters(stmt, query.source, query.filters)
+def _grouped(query: ScoreQuery, *columns: Callable[[FromClause], list[Any]]) -> Select[Any]:
+    """SELECT [bucket,] group_by dims, columns ... GROUP BY and ORDER BY that key, over the
+    window's rows (the planner's parts: hourly, day twin, or whole days and edge hours)."""
+    parts = split(query.source, query.start, query.end, query.granularity, query.tz)
+    rows = read_from(parts)
+    bucket = _bucket(query, rows)
+    dims: list[Any] = [rows.c[d] for d in query.group_by]
+    keys = dims if bucket is None else [bucket, *dims]
+    labelled = dims if bucket is None else [bucket.label("bucket"), *dims]
+    selected = [column for make in columns for column in make(rows)]
+    stmt = within(select(*labelled, *selected), rows, parts)
+    stmt = _rollup_filters(stmt, rows, parts, query.filters)
     # A row's group key is a function of the row, so keyset bounds can filter the input rows.
     if query.after is not None:
         after = _key_values(query.after)
         stmt = stmt.where(row_value(*keys) > row_value(*after) if keys else false())
     if query.until is not None and keys:
         stmt = stmt.where(row_value(*keys) <= row_value(*_key_values(query.until)))
-    return stmt
-
-
-def _grouped(query: ScoreQuery, *columns: Any) -> Select[Any]:
-    """SELECT [bucket,] group_by dims, columns ... GROUP BY and ORDER BY that key."""
-    bucket = _bucket(query)
-    dims: list[Any] = [table(query.source).c[d] for d in query.group_by]
-    keys = dims if bucket is None else [bucket, *dims]
-    labelled = dims if bucket is None else [bucket.label("bucket"), *dims]
-    stmt = _scores_where(select(*labelled, *columns), query, keys)
     return stmt.group_by(*keys).order_by(*keys)
 
 
-def _at_grain(query: ScoreQuery) -> ScoreQuery:
-    """The query reading the day twin of its slice where its buckets are whole UTC days."""
-    source = at_grain(query.source, query.start, query.end, query.granularity, query.tz)
-    return query if source is query.source else replace(query, source=source)
-
-
 def scores_statement(query: ScoreQuery, limit: int | None) -> Select[Any]:
-    query = _at_grain(query)
-    stmt = _grouped(query, *measures(query.source))
+    stmt = _grouped(query, measures)
     return stmt if limit is None else stmt.limit(limit)
 
 
 def scores_page_end(query: ScoreQuery) -> Select[Any]:
     """The keys of the limit-th row and the one after it (two rows: another page follows)."""
     # count(*) keeps a SELECT without keys (total, no group_by) valid and one row long.
-    return _grouped(_at_grain(query), func.count()).offset(query.limit - 1).limit(2)
-
-
-def _in(source: Source, window: Window) -> ColumnElement[bool]:
-    t = table(source).c
-    return and_(t.bucket_start >= window.start, t.bucket_start < window.end)
-
-
-def _whole_days(source: Source, *windows: Window) -> Source:
-    """The day twin of `source` when every window starts and ends at a UTC midnight."""
-    for window in windows:
-        if at_grain(source, window.start, window.end) is source:
-            return source
-    return at_grain(source, windows[0].start, windows[0].end)
+    return _grouped(query, lambda _: [func.count()]).offset(query.limit - 1).limit(2)
 
 
 def compare_statement(query: CompareQuery) -> Select[Any]:
     """Both windows' parts per group in one pass, labelled current_* and previous_*."""
-    source = _whole_days(query.source, query.current, query.previous)
-    dims = [table(source).c[d] for d in query.group_by]
-    current, previous = _in(source, query.current), _in(source, query.previous)
-    stmt = select(
-        *dims, *measures(source, current, "current_"), *measures(source, previous, "previous_")
-    )
-    stmt = _rollup_filters(stmt.where(or_(current, previous)), source, query.filters)
+    current = split(query.source, query.current.start, query.current.end)
+    previous = split(query.source, query.previous.start, query.previous.end)
+    rows = read_from((*current, *previous))
+    dims = [rows.c[d] for d in query.group_by]
+    now, before = window_rows(rows, current), window_rows(rows, previous)
+    stmt = select(*dims, *measures(rows, now, "current_"), *measures(rows, before, "previous_"))
+    stmt = _rollup_filters(within(stmt, rows, (*current, *previous)), rows, current, query.filters)
     return stmt.group_by(*dims).order_by(*dims)
 
 
 def touchpoints_statement(source: Source) -> Select[Any]:
     t = table(source).c
     stage = func.mode().within_group(t.journey_stage).label("journey_stage")
-    stmt = select(t.touchpoint, stage, *measures(source))
-    return _from(stmt, source).group_by(t.touchpoint).order_by(t.touchpoint)
+    stmt = select(t.touchpoint, stage, *measures(table(source)))
+    if source.slice is not None:
+        stmt = stmt.where(t.slice == source.slice)
+    return stmt.group_by(t.touchpoint).order_by(t.touchpoint)
+
+
+def _window_totals(source: Source, query: DriversQuery, *keys: str) -> Select[Any]:
+    parts = split(source, query.window.start, query.window.end)
+    rows = read_from(parts)
+    dims = [rows.c[k] for k in keys]
+    stmt = within(select(*dims, *measures(rows)), rows, parts)
+    stmt = _rollup_filters(stmt, rows, parts, query.filters)
+    return stmt.group_by(*dims).order_by(*dims) if dims else stmt
 
 
 def drivers_statements(query: DriversQuery) -> tuple[Select[Any], Select[Any]]:
     """The parts per topic (the topic slice: with the topic), and over all feedback (a slice
     without topic, where each fact counts once), in the window and filters."""
-    per_topic = _whole_days(query.topic_source, query.window)
-    overall = _whole_days(query.overall_source, query.window)
-    topic = table(per_topic).c.topic
-    with_topic = select(topic, *measures(per_topic)).where(_in(per_topic, query.window))
-    with_topic = _rollup_filters(with_topic, per_topic, query.filters)
-    everything = select(*measures(overall)).where(_in(overall, query.window))
-    everything = _rollup_filters(everything, overall, query.filters)
-    return with_topic.group_by(topic).order_by(topic), everything
+    return _window_totals(query.topic_source, query, "topic"), _window_totals(
+        query.overall_source, query
+    )
 
 
 _FEEDBACK_COLUMNS = (

@@ -13,13 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.api.compare import compare_page
-from services.api.models import CompareQuery, ScoreQuery, Window
-from services.api.planner import ROLLUPS, at_grain, choose
+from services.api.models import CompareQuery, Granularity, ScoreQuery, Window
+from services.api.planner import ROLLUPS, Part, choose, split
 from services.api.repository import Repository
 from services.api.service import scores_page, scores_response
+from services.api.statements import scores_statement
 from tests.integration.api.conftest import MIN_N
 from tests.integration.api.generated import (
     DAYS,
@@ -40,17 +42,38 @@ GROUPINGS = [
     ("touchpoint", "channel"), ("survey_type", "touchpoint"), ("source_kind",),
     ("language", "channel"),
 ]  # fmt: skip
-# Queries the day slices answer (touchpoint_day, channel_day, topic_touchpoint_day), and some
-# they do not.
-DAY_GROUPINGS = [(), ("touchpoint",), ("channel",), ("journey_stage",), ("audience",),
-                 ("topic",), ("segment",)]  # fmt: skip
+# Queries the day slices answer (touchpoint_day, channel_day, topic_touchpoint_day), twice as
+# often as some they do not.
+DAY_GROUPINGS = [
+    (), ("touchpoint",), ("channel",), ("journey_stage",), ("audience",), ("topic",),
+    ("segment",), ("touchpoint",), ("channel",), ("touchpoint", "journey_stage"),
+]  # fmt: skip
+GRANULARITY_DRAWS: tuple[Granularity, ...] = ("hour", "day", "day", "week", "month", "total")
 DAY_FILTERS: list[dict[str, str]] = [
     {}, {"touchpoint": "checkout"}, {"channel": "web"}, {"audience": "employee"},
+    {"touchpoint": "delivery"},
 ]  # fmt: skip
 FILTERS: list[dict[str, str]] = [
     {}, {"audience": "customer"}, {"touchpoint": "checkout"}, {"channel": "web"},
     {"journey_stage": "retention", "survey_type": "relationship"}, {"segment": "vip"},
 ]  # fmt: skip
+
+
+def off_midnight(rng: random.Random) -> timedelta:
+    """None 40% of the time; else some hours, and now and then minutes and seconds too."""
+    if rng.random() < 0.4:
+        return timedelta(0)
+    extra = timedelta(seconds=rng.randrange(3600)) if rng.random() < 0.3 else timedelta(0)
+    return timedelta(hours=rng.randrange(0, 24)) + extra
+
+
+def read_path(parts: tuple[Part, ...]) -> str:
+    """hybrid: whole days from a day twin plus edge hours; else the grain of the one source."""
+    return "hybrid" if len(parts) > 1 else parts[0].source.grain
+
+
+def sql(stmt: Any) -> str:
+    return str(stmt.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -87,22 +110,26 @@ class TestPlannerAgreesWithTheRollups:
     async def test_random_queries_from_hourly_or_day_slices_equal_the_rollups(
         self, client: httpx.AsyncClient, writer: AsyncEngine
     ) -> None:
-        """Windows at UTC midnights or at any hour, every granularity, zones that are UTC all
-        year and zones that are not: the API's answer (day twin where the planner may use it)
-        equals the hourly all-dimensions score_rollups answer; and the fast JSON path's bytes
-        equal what the route renders."""
+        """Windows at UTC midnights or at any hour, minute or second, every granularity, zones
+        that are UTC all year and zones that are not: the API's answer (day twin, or its whole
+        days plus hourly edges, where the planner may use them) equals the hourly
+        all-dimensions score_rollups answer; and the fast JSON path's bytes equal what the
+        route renders."""
         rng = random.Random(5)
-        grains: Counter[str] = Counter()
+        paths: Counter[str] = Counter()
         async with AsyncSession(writer) as session:
             repo = Repository(session, 10.0)
-            for _ in range(120):
+            for _ in range(160):
                 group_by, filters = rng.choice(DAY_GROUPINGS), rng.choice(DAY_FILTERS)
-                granularity = rng.choice(("hour", "day", "day", "week", "month", "total"))
+                granularity: Granularity = rng.choice(GRANULARITY_DRAWS)
                 tz = rng.choice(("UTC", "UTC", "Etc/UTC", "GMT", "Europe/Stockholm"))
                 start = START + timedelta(days=rng.randrange(-1, 4))
-                end = START + timedelta(days=rng.randrange(5, DAYS + 2))
-                if rng.random() < 0.3:  # an edge off midnight: hourly, whatever else holds
-                    start += timedelta(hours=rng.randrange(1, 24))
+                end = START + timedelta(days=rng.randrange(3, DAYS + 2))
+                # Edges off midnight (BI tools send from=now-7d): whole days plus edge hours.
+                start += off_midnight(rng)
+                end += off_midnight(rng)
+                if end <= start:
+                    start, end = end, start + timedelta(hours=rng.randrange(1, 30))
                 chosen = choose((*group_by, *filters))
                 # Reference: score_rollups; for topic, the hourly topic slice, pinned (renamed,
                 # the planner finds no twin for it).
@@ -110,18 +137,20 @@ class TestPlannerAgreesWithTheRollups:
                 if chosen.has_topic:
                     pinned = replace(chosen, name=f"{chosen.name} hourly")
                 query = ScoreQuery(start, end, granularity, group_by, filters, tz, source=pinned)
-                grains[at_grain(chosen, start, end, granularity, tz).grain] += 1
+                sliced = replace(query, source=chosen)
+                path = read_path(split(chosen, start, end, granularity, tz))
+                paths[path] += 1
+                assert ("UNION ALL" in sql(scores_statement(sliced, 10))) == (path == "hybrid")
                 want = scores_page(await repo.scores(query), query, MIN_N)
                 params = {"granularity": granularity, "group_by": ",".join(group_by), "tz": tz,
                           "from": start.isoformat(), "to": end.isoformat()}  # fmt: skip
                 response = await client.get("/v1/scores", params={**params, **filters})
                 assert response.status_code == 200, response.text
                 assert rounded(response.json()) == rounded(want.model_dump(mode="json")), params
-                sliced = replace(query, source=chosen)
                 fast = scores_response(await repo.scores(sliced), sliced, MIN_N)
                 assert fast.body == response.content, params
-        # Both kinds of source were exercised.
-        assert grains["day"] >= 20 and grains["hour"] >= 20, grains
+        # Every kind of read was exercised, the hybrid one often.
+        assert paths["hybrid"] >= 40 and paths["day"] >= 5 and paths["hour"] >= 30, paths
 
     async def test_compare_from_the_chosen_slice_equals_the_rollups(
         self, client: httpx.AsyncClient, writer: AsyncEngine

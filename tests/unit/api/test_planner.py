@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from zoneinfo import ZoneInfo
@@ -11,11 +12,14 @@ import pytest
 from services.api.planner import (
     DAY_TWINS,
     ROLLUPS,
+    Part,
+    Source,
     Uncovered,
     always_utc,
-    at_grain,
     choose,
+    split,
     topic_combinations,
+    whole_days,
 )
 from shared.tables import ROLLUP_DIMENSIONS, SLICE_DIMENSIONS, SLICES, TOPIC
 
@@ -105,6 +109,37 @@ class TestChoose:
 
 JAN = datetime(2025, 1, 1, tzinfo=UTC)
 YEAR_END = datetime(2026, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+def at_grain(
+    source: Source, start: datetime, end: datetime, granularity: str = "total", tz: str = "UTC"
+) -> Source:
+    """The one source a window reads; fails when the planner splits it."""
+    [part] = split(source, start, end, granularity, tz)
+    assert (part.start, part.end) == (start, end)
+    return part.source
+
+
+def hours(start: datetime, end: datetime) -> list[datetime]:
+    """Every hourly bucket_start in [start, end): what the hourly slice alone would read."""
+    first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    first += HOUR if first < start else timedelta(0)
+    out = []
+    while first < end:
+        out.append(first)
+        first += HOUR
+    return out
+
+
+def covered_hours(parts: tuple[Part, ...]) -> list[datetime]:
+    """The hourly buckets the parts stand for: a day twin's row for the 24 hours of its day."""
+    for part in parts:
+        if part.source.grain == "day":
+            assert part.start.astimezone(UTC).hour == 0 and part.start.minute == 0
+            assert (part.end - part.start) % DAY == timedelta(0)
+    return [hour for part in parts for hour in hours(part.start, part.end)]
 
 
 class TestAtGrain:
@@ -124,23 +159,7 @@ class TestAtGrain:
     def test_hourly_buckets_read_the_hourly_slice(self) -> None:
         source = choose(("touchpoint",))
         assert at_grain(source, JAN, YEAR_END, "hour", "UTC") is source
-
-    @pytest.mark.parametrize(
-        ("start", "end"),
-        [
-            (JAN + timedelta(hours=1), YEAR_END),
-            (JAN, YEAR_END - timedelta(minutes=1)),
-            (JAN, YEAR_END + timedelta(microseconds=1)),
-            # Midnight in Berlin is 23:00 UTC: not a UTC day's start.
-            (datetime(2025, 1, 1, tzinfo=ZoneInfo("Europe/Berlin")), YEAR_END),
-        ],
-    )
-    @pytest.mark.parametrize("granularity", ["day", "total"])
-    def test_a_window_not_at_utc_midnights_reads_the_hourly_slice(
-        self, start: datetime, end: datetime, granularity: str
-    ) -> None:
-        source = choose(("channel",))
-        assert at_grain(source, start, end, granularity, "UTC") is source
+        assert at_grain(source, JAN + HOUR, YEAR_END - HOUR, "hour", "UTC") is source
 
     def test_an_instant_written_with_another_offset_but_at_utc_midnight_is_aligned(self) -> None:
         start = datetime(2025, 1, 1, 1, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -152,6 +171,7 @@ class TestAtGrain:
         source = choose(("touchpoint",))
         assert not always_utc(tz)
         assert at_grain(source, JAN, YEAR_END, "day", tz) is source
+        assert at_grain(source, JAN + HOUR, YEAR_END, "week", tz) is source
         # A total sums the whole window, whatever the zone writes its bounds in.
         assert at_grain(source, JAN, YEAR_END, "total", tz).name == "touchpoint_day"
 
@@ -159,6 +179,7 @@ class TestAtGrain:
         for source in (ROLLUPS, choose(("journey_stage",)), choose(("topic", "channel"))):
             assert source.name not in DAY_TWINS
             assert at_grain(source, JAN, YEAR_END, "day") is source
+            assert at_grain(source, JAN + HOUR, YEAR_END - HOUR, "total") is source
 
     def test_a_window_outside_the_sampled_years_trusts_only_utc_itself(self) -> None:
         old = datetime(1960, 1, 1, tzinfo=UTC)
@@ -166,3 +187,92 @@ class TestAtGrain:
         assert at_grain(source, old, JAN, "day", "Atlantic/Reykjavik") is source
         assert at_grain(source, old, JAN, "day", "UTC").name == "touchpoint_day"
         assert always_utc("Atlantic/Reykjavik")  # zero since 1968
+
+
+class TestSplit:
+    """Whole UTC days from the day twin, the edge hours from the hourly slice."""
+
+    source = choose(("touchpoint",))
+    twin = DAY_TWINS["touchpoint"]
+
+    def test_both_edges_off_midnight(self) -> None:
+        start, end = JAN + 5 * HOUR, JAN + 30 * DAY + 7 * HOUR
+        assert split(self.source, start, end) == (
+            Part(self.source, start, JAN + DAY),
+            Part(self.twin, JAN + DAY, JAN + 30 * DAY),
+            Part(self.source, JAN + 30 * DAY, end),
+        )
+
+    def test_a_start_at_midnight_has_no_leading_edge(self) -> None:
+        end = JAN + 7 * DAY + 13 * HOUR
+        assert split(self.source, JAN, end, "day") == (
+            Part(self.twin, JAN, JAN + 7 * DAY),
+            Part(self.source, JAN + 7 * DAY, end),
+        )
+
+    def test_an_end_at_midnight_has_no_trailing_edge(self) -> None:
+        start = JAN + 23 * HOUR
+        assert split(self.source, start, JAN + 3 * DAY, "week") == (
+            Part(self.source, start, JAN + DAY),
+            Part(self.twin, JAN + DAY, JAN + 3 * DAY),
+        )
+
+    def test_exactly_one_whole_day_between_the_edges(self) -> None:
+        start, end = JAN + 12 * HOUR, JAN + 2 * DAY + 12 * HOUR
+        assert [p.source for p in split(self.source, start, end)] == [
+            self.source, self.twin, self.source
+        ]  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("start", "end"),
+        [
+            (JAN + HOUR, JAN + 23 * HOUR),  # under a day, inside one
+            (JAN + 12 * HOUR, JAN + DAY + 12 * HOUR),  # a day long, across a midnight
+            (JAN + HOUR, JAN + 2 * DAY - HOUR),  # almost two days, no whole one
+            (JAN, JAN + 23 * HOUR),  # from a midnight, shorter than a day
+            (JAN + HOUR, JAN + DAY),  # to a midnight, shorter than a day
+        ],
+    )
+    def test_a_window_holding_no_whole_utc_day_reads_only_hours(
+        self, start: datetime, end: datetime
+    ) -> None:
+        assert whole_days(start, end) is None
+        assert split(self.source, start, end) == (Part(self.source, start, end),)
+
+    def test_off_hour_and_sub_second_bounds_keep_the_hourly_rows_they_would_read(self) -> None:
+        start = JAN + 2 * HOUR + timedelta(minutes=30)
+        end = JAN + 4 * DAY + timedelta(microseconds=1)
+        parts = split(self.source, start, end)
+        assert parts[0] == Part(self.source, start, JAN + DAY)
+        assert parts[-1] == Part(self.source, JAN + 4 * DAY, end)
+        assert covered_hours(parts) == hours(start, end)
+
+    def test_bounds_written_in_another_zone_split_at_utc_midnights(self) -> None:
+        berlin = ZoneInfo("Europe/Berlin")
+        start = datetime(2025, 3, 29, 12, tzinfo=berlin)  # 11:00 UTC, the eve of a DST change
+        end = datetime(2025, 4, 2, 0, tzinfo=berlin)  # 22:00 UTC on April 1
+        parts = split(self.source, start, end, "day", "UTC")
+        assert [(p.start, p.end) for p in parts[1:2]] == [
+            (datetime(2025, 3, 30, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
+        ]
+        assert covered_hours(parts) == hours(start, end)
+
+    @pytest.mark.parametrize("granularity", ["day", "week", "month"])
+    def test_day_multiples_split_only_in_a_zone_that_is_always_utc(self, granularity: str) -> None:
+        start, end = JAN + 5 * HOUR, JAN + 40 * DAY + 5 * HOUR
+        assert len(split(self.source, start, end, granularity, "Etc/UTC")) == 3
+        assert len(split(self.source, start, end, granularity, "Europe/Stockholm")) == 1
+        assert len(split(self.source, start, end, "hour", "UTC")) == 1
+
+    def test_random_windows_stand_for_exactly_the_hours_the_hourly_slice_reads(self) -> None:
+        rng = random.Random(11)
+        split_windows = 0
+        for _ in range(500):
+            start = JAN + timedelta(minutes=rng.randrange(0, 20 * 24 * 60, 30))
+            end = start + timedelta(minutes=rng.randrange(1, 6 * 24 * 60, 15))
+            parts = split(self.source, start, end)
+            assert covered_hours(parts) == hours(start, end), (start, end)
+            assert all(p.start < p.end for p in parts)
+            assert [p.start for p in parts[1:]] == [p.end for p in parts[:-1]]  # contiguous
+            split_windows += len(parts) > 1
+        assert split_windows > 150
