@@ -18,41 +18,35 @@ falls on both alike. Peak RSS of the service path is taken before the naive mode
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file (`python benchmarks/classifier.py`): as a package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import json
 import os
-import platform
 import random
-import resource
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import transformers
 
+from benchmarks.classifier_naive import NaiveLoop
+from benchmarks.classifier_report import (
+    machine_facts,
+    peak_rss_mb,
+    percentiles_ms,
+    render_markdown,
+)
 from services.classifier.cli import log_to_stderr
-from services.classifier.nlp import e5_weights
-from services.classifier.nlp.encoder import (
-    DeviceUnavailable,
-    Encoder,
-    default_threads,
-    native_bf16,
-)
+from services.classifier.nlp.encoder import DeviceUnavailable, Encoder
 from services.classifier.nlp.heads import parse_examples
-from services.classifier.nlp.pipeline import (
-    TextClassifier,
-    TextInput,
-    build_classifier,
-    sentiment_from_probs,
-    topics_from_probs,
-)
-from services.classifier.nlp.redact import PLACEHOLDER, redact
-from services.classifier.nlp.settings import NlpSettings
+from services.classifier.nlp.pipeline import TextClassifier, TextInput, build_classifier
 from services.classifier.settings import ClassifierSettings
 
 
@@ -73,52 +67,6 @@ def corpus(examples_path: Path, n: int, seed: int, mix: str = "mixed") -> list[t
         parts = 1 if mix == "short" else parts
         texts.append((" ".join(rng.choice(pool) for _ in range(parts)), lang))
     return texts
-
-
-class NaiveLoop:
-    """What a first version would do: the stock pipeline, one message at a time."""
-
-    def __init__(self, classifier: TextClassifier, settings: NlpSettings) -> None:
-        encoder = classifier.encoder
-        assert isinstance(encoder, Encoder)
-        model_dir = settings.model_dir or e5_weights.cached_model_dir(settings.cache_dir)
-        self.pipe = transformers.pipeline(
-            "feature-extraction",
-            model=str(model_dir),
-            tokenizer=encoder.tokenizer,
-            device=encoder.device,
-            # BertModel adds an (unused, untrained) pooler by default; the service loads none.
-            model_kwargs={"add_pooling_layer": False} if settings.model_dir is None else {},
-        )
-        self.classifier = classifier
-        self.prefix, self.max_length = encoder.prefix, encoder.max_length
-
-    def classify(self, item: TextInput) -> str | None:
-        """The sentiment label, or None when unscored (as the service would decide)."""
-        text = redact(item.text or "")
-        lang = self.classifier.detector.detect(PLACEHOLDER.sub(" ", text), item.language_hint)
-        if not text.strip() or (lang and lang.code not in self.classifier.scored_languages):
-            return None
-        hidden = self.pipe(
-            self.prefix + text,
-            return_tensors=True,
-            tokenize_kwargs={"truncation": True, "max_length": self.max_length},
-        )
-        vector = hidden[0].float().mean(dim=0).numpy()
-        vector = (vector / np.linalg.norm(vector))[None, :]
-        heads = self.classifier.heads
-        topics_from_probs(heads.topic_probs(vector)[0], self.classifier.topic_threshold)
-        return sentiment_from_probs(heads.sentiment_probs(vector)[0]).label.value
-
-
-def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
-
-
-def percentiles_ms(seconds: list[float]) -> dict[str, float]:
-    ms = np.asarray(seconds) * 1000
-    return {f"p{q}": round(float(np.percentile(ms, q)), 1) for q in (50, 99)}
 
 
 def quality(classifier: TextClassifier, examples_path: Path) -> dict[str, Any]:
@@ -143,28 +91,6 @@ def quality(classifier: TextClassifier, examples_path: Path) -> dict[str, Any]:
         "sentiment_macro_f1": round(float(np.mean(f1)), 3),
         "primary_topic_accuracy": round(float(np.mean(topic_hits)), 3),
     }
-
-
-def machine_facts(encoder: Encoder) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    if Path("/proc/cpuinfo").is_file():
-        names = [ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln]
-        cpu = names[0].split(":", 1)[1].strip() if names else cpu
-    facts = {
-        "cpu": cpu,
-        "cores": default_threads(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "device": str(encoder.device),
-        "dtype": str(encoder.dtype).removeprefix("torch."),
-        "native_bf16": native_bf16(encoder.device),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-    }
-    if encoder.device.type == "cuda":
-        facts["gpu"] = torch.cuda.get_device_name(encoder.device)
-    return facts
 
 
 def _service_round(
@@ -283,51 +209,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.quality:
         result["quality"] = quality(classifier, settings.examples_path)
     return result
-
-
-def render_markdown(r: dict[str, Any]) -> str:
-    m, c, svc, naive = r["machine"], r["corpus"], r["service"], r["naive"]
-    hardware = m.get("gpu") or f"{m['cpu']}, {m['cores']} cores"
-    lines = [
-        f"# Classifier throughput on {m['device']} ({hardware})",
-        "",
-        f"Command: `{r['command']}`",
-        "",
-        f"Machine: {m['cpu']}, {m['cores']} cores usable, {m['torch_threads']} torch threads; "
-        f"Python {m['python']}, torch {m['torch']}, transformers {m['transformers']}; "
-        f"load average before {m['load_average_before']}, after {m['load_average_after']}.",
-        "",
-        f"Corpus: {c['texts']} {c['mix']} texts (seed {c['seed']}) in {len(c['languages'])} "
-        "languages, "
-        f"tokens mean {c['tokens']['mean']}, p50 {c['tokens']['p50']}, "
-        f"p90 {c['tokens']['p90']}, max {c['tokens']['max']}; the two paths alternate over "
-        f"{c['rounds']} rounds.",
-        "",
-        "| path | texts/s | latency p50 | latency p99 | peak RSS |",
-        "|---|---|---|---|---|",
-        f"| service: `classify` on batches of {svc['batch_texts']}, {m['dtype']}, "
-        f"{svc['lanes']} lane(s) of {svc['threads_per_lane']} thread(s) "
-        f"| {svc['texts_per_s']} | {svc['batch_latency_ms']['p50']} ms / batch "
-        f"| {svc['batch_latency_ms']['p99']} ms / batch | {svc['peak_rss_mb']} MB |",
-        f'| naive: `pipeline("feature-extraction")` one text at a time, float32 '
-        f"| {naive['texts_per_s']} | {naive['text_latency_ms']['p50']} ms / text "
-        f"| {naive['text_latency_ms']['p99']} ms / text | {r['process_peak_rss_mb']} MB (both) |",
-        "",
-        f"**Ratio: {r['ratio']}x** the naive loop (median of the rounds; per round "
-        f"{', '.join(map(str, r['ratio_per_round']))}). Texts/s are medians of the rounds too. "
-        "Sentiment labels agree on "
-        f"{100 * r['sentiment_agreement']:.1f}% of texts.",
-    ]
-    if "cuda_max_allocated_mb" in r:
-        lines += ["", f"CUDA memory, max allocated: {r['cuda_max_allocated_mb']} MB."]
-    if q := r.get("quality"):
-        lines += [
-            "",
-            f"Held-out test split ({q['n']} items) through the service path at {m['dtype']}: "
-            f"sentiment accuracy {q['sentiment_accuracy']}, macro-F1 {q['sentiment_macro_f1']}, "
-            f"primary-topic accuracy {q['primary_topic_accuracy']}.",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
