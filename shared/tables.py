@@ -197,6 +197,9 @@ SLICES = (
     Slice("touchpoint_day", ("touchpoint", "journey_stage", "audience"), "day"),
     Slice("channel_day", ("channel", "audience"), "day"),
     Slice("topic_touchpoint_day", (TOPIC, "touchpoint", "journey_stage", "audience"), "day"),
+    # Unfiltered reads: a year of overall daily scores (stage) and of scores by topic (topic).
+    Slice("stage_day", ("journey_stage", "audience"), "day"),
+    Slice("topic_day", (TOPIC, "audience"), "day"),
 )
 SLICES_BY_NAME = {s.name: s for s in SLICES}
 

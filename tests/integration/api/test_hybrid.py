@@ -117,7 +117,7 @@ class TestHybridReads:
         show = text("SHOW max_parallel_workers_per_gather")
         start, end = START + timedelta(hours=3), END
         hybrid = ScoreQuery(start, end, "total", source=choose(("touchpoint",)))
-        hourly = replace(hybrid, source=choose(("journey_stage",)))  # no day twin
+        hourly = replace(hybrid, source=choose(("touchpoint", "channel")))  # no day twin
         async with AsyncSession(writer) as session:
             default = (await session.execute(show)).scalar_one()
             assert default != "0"

@@ -120,6 +120,8 @@ class TestIncrementalSlices:
             "touchpoint_day": len(live),
             "channel_day": len(live),
             "topic_touchpoint_day": labels,
+            "stage_day": len(live),
+            "topic_day": labels,
         }
         # The facts span two UTC days, and each day row is keyed by its UTC midnight.
         days = {key[-1] for key in slices if key[0].endswith("_day")}
@@ -129,14 +131,14 @@ class TestIncrementalSlices:
     async def test_slice_rows_touched_are_counted_beside_the_rollup_rows(
         self, writer: FeedbackWriter, engine: AsyncEngine
     ) -> None:
-        # One fact with two topics: a row in each of the 7 slices without topic (2 day ones),
-        # 2 in each of the 4 topic slices (topic_touchpoint_day included); 1 rollup row.
+        # One fact with two topics: a row in each of the 8 slices without topic (3 day ones),
+        # 2 in each of the 5 topic slices (2 day ones); 1 rollup row.
         await _write(writer, [enriched("a", nps=9, topics=("delivery", "pricing"))])
         registry = writer.telemetry.registry
         rollups = registry.get_sample_value("voc_metrics_rollup_rows_touched_total")
         sliced = registry.get_sample_value("voc_metrics_slice_rows_touched_total")
         _, slices = await incremental(engine)
-        assert (rollups, sliced) == (1, len(slices)) == (1, 7 + 2 * 4)
+        assert (rollups, sliced) == (1, len(slices)) == (1, 8 + 2 * 5)
 
     async def test_update_that_changes_topics_and_channel_moves_its_slice_parts(
         self, writer: FeedbackWriter, engine: AsyncEngine
@@ -166,6 +168,8 @@ class TestIncrementalSlices:
             "touchpoint_day": 1,
             "channel_day": 1,
             "topic_touchpoint_day": 1,
+            "stage_day": 1,
+            "topic_day": 1,
         }
         assert {k[1] for k, r in slices.items()} == {""}
 

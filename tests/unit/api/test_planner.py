@@ -175,8 +175,22 @@ class TestAtGrain:
         # A total sums the whole window, whatever the zone writes its bounds in.
         assert at_grain(source, JAN, YEAR_END, "total", tz).name == "touchpoint_day"
 
+    @pytest.mark.parametrize(
+        ("dimensions", "twin"), [((), "stage_day"), (("journey_stage",), "stage_day"),
+                                 (("topic",), "topic_day"), (("topic", "audience"), "topic_day")],
+    )  # fmt: skip
+    def test_unfiltered_and_per_topic_days_read_the_stage_and_topic_twins(
+        self, dimensions: tuple[str, ...], twin: str
+    ) -> None:
+        source = choose(dimensions)
+        assert at_grain(source, JAN, YEAR_END, "day", "UTC").name == twin
+        assert [p.source.name for p in split(source, JAN + HOUR, YEAR_END)] == [
+            source.name, twin,
+        ]  # fmt: skip
+
     def test_sources_without_a_twin_stay(self) -> None:
-        for source in (ROLLUPS, choose(("journey_stage",)), choose(("topic", "channel"))):
+        no_twin = (ROLLUPS, choose(("touchpoint", "channel")), choose(("topic", "channel")))
+        for source in no_twin:
             assert source.name not in DAY_TWINS
             assert at_grain(source, JAN, YEAR_END, "day") is source
             assert at_grain(source, JAN + HOUR, YEAR_END - HOUR, "total") is source

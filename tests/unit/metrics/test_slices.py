@@ -29,6 +29,8 @@ DAY = datetime(2026, 11, 2, tzinfo=UTC)
 VERSIONS = Path(__file__).resolve().parents[3] / "services/metrics/migrations/versions"
 MIGRATION = VERSIONS / "2026_11_23_0006_score_slices.py"
 DAILY_MIGRATION = VERSIONS / "2026_11_23_0009_daily_slices.py"
+MORE_DAILY_MIGRATION = VERSIONS / "2026_11_23_0010_more_day_slices.py"
+DAY_MIGRATIONS = (DAILY_MIGRATION, MORE_DAILY_MIGRATION)
 
 
 def _fact(source_id: str = "item-1", **kw: Any) -> Fact:
@@ -68,13 +70,16 @@ class TestSliceKeys:
             _key("touchpoint_day", **place, **who, bucket=DAY),
             _key("channel_day", channel="email", **who, bucket=DAY),
             _key("topic_touchpoint_day", topic="pricing", **place, **who, bucket=DAY),
+            _key("stage_day", journey_stage="retention", **who, bucket=DAY),
+            _key("topic_day", topic="pricing", **who, bucket=DAY),
         )  # fmt: skip
 
     def test_a_day_slice_row_is_keyed_by_the_utc_midnight_of_the_facts_hour(self) -> None:
         late = datetime(2026, 11, 2, 23, 59, tzinfo=UTC)
         keys = {k[0]: k[-1] for k in slice_keys(_fact(occurred_at=late))}
         assert keys["touchpoint"] == datetime(2026, 11, 2, 23, tzinfo=UTC)
-        assert keys["touchpoint_day"] == keys["channel_day"] == DAY
+        day_keys = [keys[s.name] for s in SLICES if s.grain == "day"]
+        assert day_keys == [DAY] * 5
         stockholm = datetime(2026, 11, 3, 0, 30, tzinfo=ZoneInfo("Europe/Stockholm"))
         keys = {k[0]: k[-1] for k in slice_keys(_fact(occurred_at=stockholm))}
         assert keys["touchpoint_day"] == DAY  # 23:30 UTC on the 2nd
@@ -122,7 +127,9 @@ class TestPlanSliceDeltas:
         new = _fact(revision="2", nps=2, topics=("pricing", "returns"))
         out = plan(collapse([new]), _stored(old))
         moved = _by_slice(out.slice_deltas)
-        assert set(moved) == {"topic", "topic_touchpoint", "topic_channel", "topic_touchpoint_day"}
+        assert set(moved) == {
+            "topic", "topic_touchpoint", "topic_channel", "topic_touchpoint_day", "topic_day",
+        }  # fmt: skip
         topic_rows = {k[1]: out.slice_deltas[k]["n"] for k in moved["topic"]}
         assert topic_rows == {"delivery": -1, "pricing": 1, "returns": 1}
         assert out.deltas == {}
@@ -173,18 +180,29 @@ def _migration(path: Path = MIGRATION) -> ModuleType:
 
 class TestFrozenCopies:
     def test_the_migrations_backfill_the_slices_defined_today(self) -> None:
-        hourly, daily = _migration(), _migration(DAILY_MIGRATION)
+        hourly, *daily = (_migration(p) for p in (MIGRATION, *DAY_MIGRATIONS))
         frozen = [(name, dims, "hour") for name, dims in hourly.SLICES]
-        frozen += [(name, dims, "day") for name, dims, _ in daily.SLICES]
+        frozen += [(name, dims, "day") for m in daily for name, dims, _ in m.SLICES]
         assert [(s.name, s.dimensions, s.grain) for s in SLICES] == frozen
-        for m in (hourly, daily):
+        for m in (hourly, *daily):
             assert (m.DIMENSIONS, m.MEASURES) == (SLICE_DIMENSIONS, ROLLUP_MEASURES)
 
     def test_each_day_slice_is_backfilled_from_its_hourly_twin(self) -> None:
-        for name, dims, twin in _migration(DAILY_MIGRATION).SLICES:
+        twins = [t for p in DAY_MIGRATIONS for t in _migration(p).SLICES]
+        assert [name for name, _, _ in twins] == [s.name for s in SLICES if s.grain == "day"]
+        for name, dims, twin in twins:
             assert SLICES_BY_NAME[twin].dimensions == dims
             assert SLICES_BY_NAME[twin].grain == "hour"
             assert hourly_twin(SLICES_BY_NAME[name]).name == twin
+
+    def test_0010_backfills_with_the_statement_of_0009(self) -> None:
+        old, new = (_migration(p) for p in DAY_MIGRATIONS)
+        assert (old.DAY, new.revision, new.down_revision) == (new.DAY, "0010", old.revision)
+        for name, dims, twin in new.SLICES:
+            assert new._backfill_sql(name, dims, twin) == old._backfill_sql(name, dims, twin)
+            assert f"WHERE slice = '{twin}' AND n > 0 GROUP BY {new.DAY}, " in (
+                new._backfill_sql(name, dims, twin)
+            )
 
     def test_the_migration_aggregates_are_the_rebuild_aggregates_today(self) -> None:
         assert _migration().FACT_AGGREGATES == rebuild.FACT_AGGREGATES
