@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.api.compare import METRICS, MetricSpec
 from services.api.driver_schemas import DriverItem, DriverSide, DriversPage
 from services.api.models import DriverMetric, DriversQuery
 from services.api.scores import PART_KEYS, Row
 from shared.distributions import normal_critical
+from shared.metric_specs import METRICS, MetricSpec
 from shared.stats import Moments, t_margin, wilson
 
 # The metric's scale (the range of its value), to clip intervals to.
@@ -81,20 +81,16 @@ def _sides(topic_row: Row, overall: Row) -> dict[str, float]:
     return row
 
 
-def _prefixed(overall: Row) -> dict[str, float]:
-    return {f"overall_{key}": overall[key] for key in PART_KEYS}
-
-
 def driver_item(
     topic_row: Row, overall: Row, spec: MetricSpec, query: DriversQuery, min_n: int
 ) -> DriverItem:
     row = _sides(topic_row, overall)
-    with_m, without_m = spec.moments(row, "with"), spec.moments(row, "without")
-    all_n = spec.moments(_prefixed(overall), "overall").n
+    with_m, without_m = spec.moments(row, "with_"), spec.moments(row, "without_")
+    all_n = spec.moments(overall).n
     diff = spec.difference(with_m, without_m, query.level).scaled(spec.scale)
     ci_low = ci_high = None
     if diff.ci is not None:
-        ci_low, ci_high = max(-spec.span, diff.ci[0]), min(spec.span, diff.ci[1])
+        ci_low, ci_high = spec.clip(diff.ci)
     metric_share = with_m.n / all_n if all_n else None
     impact = impact_low = impact_high = None
     if diff.value is not None and metric_share is not None:
@@ -142,6 +138,6 @@ def drivers_page(
         filters=dict(query.filters),
         min_n=min_n,
         n=int(overall["n"]),
-        overall=side(query.metric, spec.moments(_prefixed(overall), "overall"), query.level, min_n),
+        overall=side(query.metric, spec.moments(overall), query.level, min_n),
         items=items,
     )

@@ -62,12 +62,17 @@ def score_item(row: Row, query: ScoreQuery, min_n: int) -> ScoreItem:
     )
 
 
-def scores_page(rows: Sequence[Row], query: ScoreQuery, min_n: int) -> ScoresPage:
+def _score_page(rows: Sequence[Row], query: ScoreQuery) -> tuple[Sequence[Row], str | None]:
     """`rows` holds up to limit + 1 rows: the extra one only says another page exists."""
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit and page:
         next_cursor = encode_score_cursor(query.shape, score_key(page[-1], query.group_by))
+    return page, next_cursor
+
+
+def scores_page(rows: Sequence[Row], query: ScoreQuery, min_n: int) -> ScoresPage:
+    page, next_cursor = _score_page(rows, query)
     items = [score_item(row, query, min_n) for row in page]
     return ScoresPage(items=items, min_n=min_n, next_cursor=next_cursor)
 
@@ -76,10 +81,7 @@ def scores_response(rows: Sequence[Row], query: ScoreQuery, min_n: int) -> Respo
     """scores_page as JSON bytes, byte for byte what FastAPI renders of it (ScoresPage through
     pydantic's serializer), without building and validating a model per item: plain blocks
     (scores.score_blocks) serialised once by the same pydantic-core serializer."""
-    page = rows[: query.limit]
-    next_cursor = None
-    if len(rows) > query.limit and page:
-        next_cursor = encode_score_cursor(query.shape, score_key(page[-1], query.group_by))
+    page, next_cursor = _score_page(rows, query)
     tz = zone(query.tz)
     items = []
     for row in page:

@@ -9,55 +9,17 @@ interval stored with an alert is the two-sided one at `level`, the same as compa
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.stats import (
-    Difference,
-    Moments,
-    nps_moments,
-    share_moments,
-    welch_difference,
-    z_difference,
-)
+from shared.metric_specs import METRICS
+from shared.stats import Difference, Moments
 
 Parts = Mapping[str, float]
 
 
-@dataclass(frozen=True, slots=True)
-class MetricSpec:
-    test: str
-    # value = scale x the mean of the coded answers; span = the widest possible difference.
-    scale: float
-    span: float
-    moments: Callable[[Parts], Moments]
-    difference: Callable[[Moments, Moments, float], Difference]
-
-
-def _mean(prefix: str) -> Callable[[Parts], Moments]:
-    return lambda p: Moments(
-        int(p.get(f"{prefix}_n", 0)), p.get(f"{prefix}_sum", 0.0), p.get(f"{prefix}_sumsq", 0.0)
-    )
-
-
-def _nps(p: Parts) -> Moments:
-    n, promoters, detractors = (int(p.get(f"nps_{k}", 0)) for k in ("n", "promoters", "detractors"))
-    return nps_moments(n, promoters, detractors)
-
-
-def _csat(p: Parts) -> Moments:
-    return share_moments(int(p.get("csat_n", 0)), int(p.get("csat_satisfied", 0)))
-
-
-METRICS: dict[str, MetricSpec] = {
-    "nps": MetricSpec("two_sample_z", 100.0, 200.0, _nps, z_difference),
-    "csat": MetricSpec("two_proportion_z", 100.0, 100.0, _csat, z_difference),
-    "ces": MetricSpec("welch_t", 1.0, 6.0, _mean("ces"), welch_difference),
-    "stars": MetricSpec("welch_t", 1.0, 4.0, _mean("stars"), welch_difference),
-    "sentiment": MetricSpec("welch_t", 100.0, 200.0, _mean("sentiment"), welch_difference),
-}
 # The rollup parts any watched metric reads.
 PART_KEYS = (
     "nps_n", "nps_promoters", "nps_detractors", "csat_n", "csat_satisfied",
@@ -121,7 +83,7 @@ def assess(metric: str, window: Parts, baseline: Parts, level: float) -> Figures
     diff = raw.scaled(spec.scale)
     low = high = None
     if diff.ci is not None:
-        low, high = max(-spec.span, diff.ci[0]), min(spec.span, diff.ci[1])
+        low, high = spec.clip(diff.ci)
     return Figures(
         window_value=_value(current, spec.scale),
         window_n=current.n,
