@@ -175,21 +175,27 @@ async def explain(
             first = captured.get(_request_key(url.path, url.query))
             if first is None:
                 continue
-            for stmt in first["statements"]:
-                params = [_param(p) for p in stmt["params"] or ()]
-                sql = stmt["sql"]
-                plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
-                lines = [r[0] for r in plan]
-                quiet = await conn.fetch("EXPLAIN (ANALYZE, TIMING OFF) " + sql, *params)
-                execution = next((r[0] for r in quiet if r[0].startswith("Execution Time")), "")
-                result.explain.append(
-                    {
-                        "query": f"{first['path']}?{first['query']}",
-                        "sql": stmt["sql"],
-                        "execution": execution,
-                        "plan": lines,
-                    }
-                )
+            # One transaction per request, as the api runs it: its SET LOCAL (a hybrid read
+            # turns parallel workers off) applies to the statements after it, then ends.
+            async with conn.transaction():
+                for stmt in first["statements"]:
+                    params = [_param(p) for p in stmt["params"] or ()]
+                    sql = stmt["sql"]
+                    if sql.lstrip().upper().startswith("SET "):
+                        await conn.execute(sql)
+                        continue
+                    plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
+                    lines = [r[0] for r in plan]
+                    quiet = await conn.fetch("EXPLAIN (ANALYZE, TIMING OFF) " + sql, *params)
+                    execution = next((r[0] for r in quiet if r[0].startswith("Execution Time")), "")
+                    result.explain.append(
+                        {
+                            "query": f"{first['path']}?{first['query']}",
+                            "sql": stmt["sql"],
+                            "execution": execution,
+                            "plan": lines,
+                        }
+                    )
         await conn.execute("RESET ALL")  # the machine report reads the server's own settings
     finally:
         raw.close()

@@ -6,7 +6,7 @@ figures are not those of one cached answer.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -62,6 +62,19 @@ def queries(touchpoints: list[str], start: datetime, end: datetime) -> list[Quer
         tp = touchpoints[i % len(touchpoints)]
         return "/v1/drivers?" + urlencode({"touchpoint": tp, "metric": "nps", "from": f, "to": t})
 
+    def overall_year(i: int) -> str:
+        return scores(granularity="day", **{"from": iso(start), "to": iso(end)})
+
+    def topics_year(i: int) -> str:
+        return scores(group_by="topic", granularity="day", **{"from": iso(start), "to": iso(end)})
+
+    def unaligned_30_days(i: int) -> str:
+        # Ends at an hour and minute that vary (a BI tool's "last 30 days" sent at some moment):
+        # whole UTC days from day slices, the edge hours from hourly ones.
+        t = end - timedelta(days=i % 60, hours=i % 24, minutes=17)
+        f = t - timedelta(days=30)
+        return scores(group_by="touchpoint", granularity="total", **{"from": iso(f), "to": iso(t)})
+
     return [
         Query(
             "year_daily_touchpoint", "a) a year of daily scores, one touchpoint", TARGET_MS, year
@@ -74,4 +87,12 @@ def queries(touchpoints: list[str], start: datetime, end: datetime) -> list[Quer
         ),
         Query("month_by_channel_day", "b) one month by channel, daily", None, by_channel("day")),
         Query("drivers_month", "c) drivers of NPS, one touchpoint, one month", None, drivers),
+        Query("year_daily_overall", "d) a year of daily scores, no filter", None, overall_year),
+        Query("year_daily_topics", "e) a year of daily scores by topic", None, topics_year),
+        Query(
+            "unaligned_30_days_by_touchpoint",
+            "f) 30 days ending at any minute, by touchpoint, total",
+            None,
+            unaligned_30_days,
+        ),
     ]
